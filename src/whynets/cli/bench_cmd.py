@@ -1,0 +1,25 @@
+"""``whynets bench NAME``: speed benchmarks measured side by side in one run; last line ``speedup <ratio>``."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from .common import err_console
+
+BENCHES = {"population": "whynets.bench.population", "hessian": "whynets.bench.hessian"}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("bench")
+    def bench(name: str = typer.Argument(..., help=" | ".join(BENCHES)),
+              quick: bool = typer.Option(False, help="a short version (for smoke tests)")) -> None:
+        """Run a benchmark; prints ratios measured in this run, the last line is `speedup <ratio>`."""
+        if name not in BENCHES:
+            err_console.print(f"[red]error:[/] unknown benchmark {name!r}; choose one of {', '.join(BENCHES)}")
+            raise typer.Exit(2)
+        from whynets.engine import configure_threads
+
+        configure_threads()
+        importlib.import_module(BENCHES[name]).run(print, quick=quick)

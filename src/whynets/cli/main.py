@@ -1,0 +1,20 @@
+"""``whynets`` command line: list | run | reproduce | report | env | bench (one file per command)."""
+
+from __future__ import annotations
+
+import typer
+
+from . import bench_cmd, env_cmd, list_cmd, report_cmd, reproduce_cmd, run_cmd
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="whynets: reproduce the classic results of deep-learning theory, and diagnose your models.")
+for module in (list_cmd, run_cmd, reproduce_cmd, report_cmd, env_cmd, bench_cmd):
+    module.register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Data: every source returns a `Dataset` of tensors; a `DataSpec` says which, with which corruption.
+
+    >>> import whynets as wn
+    >>> ds = wn.data.load(wn.data.DataSpec(name="digits", label_noise=0.2))
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .corruptions import CORRUPTIONS, apply_corruption, gaussian_inputs, label_noise, random_pixels, shuffle_pixels
+from .dataset import DataError, Dataset, DataSpec
+from .files import check_labels, load_idx, load_npz, read_idx
+from .sources import digits, mnist1d, teacher
+
+__all__ = ["Dataset", "DataSpec", "DataError", "load", "mnist1d", "digits", "teacher", "load_npz", "load_idx",
+           "read_idx", "label_noise", "shuffle_pixels", "random_pixels", "gaussian_inputs", "apply_corruption",
+           "SOURCES", "batches"]
+
+SOURCES = ("mnist1d", "digits", "teacher", "npz", "idx")
+
+
+def load(spec: DataSpec) -> Dataset:
+    """Build the data set a spec describes: source, subset, corruption, label noise, standardization."""
+    if spec.name == "mnist1d":
+        ds = mnist1d(spec.seed)
+    elif spec.name == "digits":
+        ds = digits(spec.seed)
+    elif spec.name == "teacher":
+        ds = teacher(spec.seed, spec.teacher_dim, spec.teacher_width, spec.n_classes,
+                     n_train=spec.n_train or 2000, n_test=spec.n_test or 1000)
+    elif spec.name in ("npz", "idx"):
+        if not spec.path:
+            raise DataError(f"data.name={spec.name} needs data.path=<file or folder>")
+        ds = load_npz(spec.path) if spec.name == "npz" else load_idx(spec.path)
+    else:
+        raise DataError(f"unknown data source {spec.name!r}; choose one of {', '.join(SOURCES)}")
+    for n, field in ((spec.n_train, "n_train"), (spec.n_test, "n_test")):
+        if n < 0:
+            raise DataError(f"data.{field} must be >= 0, got {n}")
+    if spec.n_train and spec.n_train > len(ds.y):
+        raise DataError(f"data.n_train={spec.n_train} but {ds.meta['name']} has only {len(ds.y)} training examples")
+    if spec.n_train or spec.n_test:
+        ds = Dataset(ds.x[: spec.n_train or None], ds.y[: spec.n_train or None],
+                     ds.x_test[: spec.n_test or None], ds.y_test[: spec.n_test or None], ds.meta)
+    ds = apply_corruption(ds, spec.corruption, spec.corruption_seed)
+    ds = label_noise(ds, spec.label_noise, spec.corruption_seed)
+    if spec.standardize:
+        mean, std = ds.x.mean(0, keepdim=True), ds.x.std(0, keepdim=True).clamp_min(1e-8)
+        ds = Dataset((ds.x - mean) / std, ds.y, (ds.x_test - mean) / std, ds.y_test, dict(ds.meta, standardized=True))
+    return ds
+
+
+def batches(x: torch.Tensor, y: torch.Tensor, size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Consecutive (x, y) chunks of at most ``size`` examples: the fixed batch list instruments take."""
+    return [(x[i:i + size], y[i:i + size]) for i in range(0, len(y), size)]

@@ -1,0 +1,29 @@
+"""The engine: ONE training loop for populations of same-shaped models.
+
+    >>> import whynets as wn
+    >>> ds = wn.data.load(wn.data.DataSpec(name="digits"))
+    >>> pop = wn.engine.population_for(wn.models.ModelSpec(width=32), ds, seeds=[0, 1, 2])
+    >>> result = wn.engine.train(pop, ds, wn.engine.TrainSpec(steps=200))
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from whynets.data import Dataset
+from whynets.models import ModelSpec, build
+
+from .device import configure_threads, resolve_device
+from .optim import lr_at, make_optimizer
+from .population import Population, mix_seed
+from .train import TrainResult, TrainSpec, eval_steps, evaluate, member_loss, train
+
+__all__ = ["Population", "TrainSpec", "TrainResult", "train", "evaluate", "eval_steps", "member_loss", "mix_seed",
+           "population_for", "make_optimizer", "lr_at", "resolve_device", "configure_threads"]
+
+
+def population_for(model: ModelSpec, data: Dataset, seeds: Sequence[int], device: torch.device | str = "cpu") -> Population:
+    """A population of ``model`` sized for ``data``: member k initialized from its own seed."""
+    return Population.build(lambda g: build(model, data.input_shape, data.n_classes, g), seeds, device)

@@ -1,0 +1,33 @@
+"""Device choice and CPU threads."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+__all__ = ["resolve_device", "configure_threads"]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else CPU; ``cuda`` without a GPU is an error, not a silent fallback."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"--device {name} was asked for but torch sees no CUDA device (torch {torch.__version__})")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda[:N]")
+    return torch.device(name)
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Use one intra-op thread per available core (``WHYNETS_THREADS`` overrides); returns the count."""
+    if threads is None:
+        env = os.environ.get("WHYNETS_THREADS")
+        try:
+            available = len(os.sched_getaffinity(0))
+        except AttributeError:
+            available = os.cpu_count() or 1
+        threads = int(env) if env else available
+    torch.set_num_threads(max(1, threads))
+    return torch.get_num_threads()

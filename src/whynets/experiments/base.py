@@ -1,0 +1,75 @@
+"""What an experiment is: a spec with presets, a ``run`` that declares cells, claims, and figures.
+
+An experiment module defines ``EXPERIMENT = Experiment(...)``. ``run(spec, ctx)`` returns a JSON-able
+results dict built from cells (``ctx.train(...)`` or ``ctx.cell(...)``); ``claims(results, spec)``
+turns results into `Claim` records; ``figures(results, spec, out)`` draws from results only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from whynets.spec import Spec
+
+__all__ = ["Experiment", "Claim", "Context", "mean", "std"]
+
+
+@dataclass
+class Claim:
+    """One falsifiable statement: the paper's number beside ours, and whether the criterion held."""
+
+    id: str
+    source: str
+    statement: str
+    criterion: str
+    paper: Any
+    measured: Any
+    passed: bool
+    expected_failure: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["passed"] = bool(d["passed"])
+        if d["expected_failure"] is None:
+            d.pop("expected_failure")
+        return d
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    paper: str
+    claim: str
+    presets: dict[str, Spec]
+    run: Callable[[Spec, "Context"], dict[str, Any]]
+    claims: Callable[[dict[str, Any], Spec], list[Claim]]
+    figures: Callable[[dict[str, Any], Spec, Path], list[str]]
+
+    @property
+    def spec_type(self) -> type:
+        return type(self.presets["quick"])
+
+    def preset(self, name: str) -> Spec:
+        if name not in self.presets:
+            raise KeyError(f"{self.name} has no preset {name!r}; presets: {', '.join(self.presets)}")
+        return self.presets[name]
+
+
+def mean(values: Sequence[float]) -> float:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    return sum(vals) / len(vals) if vals else float("nan")
+
+
+def std(values: Sequence[float]) -> float:
+    vals = [v for v in values if v is not None and not math.isnan(v)]
+    if len(vals) < 2:
+        return 0.0
+    m = mean(vals)
+    return (sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) ** 0.5
+
+
+from .context import Context  # noqa: E402  (Context needs Claim-free imports only)
