@@ -143,7 +143,13 @@ class Spec:
         """
         items = assignments.items() if isinstance(assignments, Mapping) else [_split(a) for a in assignments]
         spec = self
+        valid = self.keys()
         for key, value in items:
+            if key not in valid:
+                nested = [k for k in valid if k.startswith(key + ".")]
+                if nested:
+                    raise SpecError(f"{key!r} is a nested spec; set one of its fields: {', '.join(nested)}")
+                raise SpecError(f"unknown key {key!r}; valid keys: {', '.join(valid)}")
             spec = spec._set(key.split("."), value, key)
         return spec
 

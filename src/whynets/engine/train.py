@@ -186,6 +186,7 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, checkpoint: Path |
 
     pop.train(True)
     order, order_epoch = None, -1
+    stochastic = any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in pop.base.modules())
     if state["step"] == 0 and not state["history"]:
         record(0)
     while state["step"] < spec.steps and not all(state["diverged"][i] or state["stopped"][i] for i in range(k)):
@@ -201,10 +202,13 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, checkpoint: Path |
                 order_epoch = epoch
             idx = order[:, pos * batch:(pos + 1) * batch]
             xb, yb, per_member = data.x[idx], data.y[idx], True
-        rng_state = torch.random.get_rng_state()
-        torch.manual_seed(mix_seed(*pop.seeds, "dropout", step))  # dropout noise: reproducible on resume
-        logits = pop(xb, per_member=per_member)
-        torch.random.set_rng_state(rng_state)
+        if stochastic:  # dropout noise from (seeds, step): reproducible on resume, global RNG restored after
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                (torch.cuda.manual_seed if device.type == "cuda" else torch.random.default_generator.manual_seed)(
+                    mix_seed(*pop.seeds, "dropout", step))
+                logits = pop(xb, per_member=per_member)
+        else:
+            logits = pop(xb, per_member=per_member)
         losses = member_loss(logits, yb, spec.loss, data.n_classes)
         bad = ~torch.isfinite(losses.detach())
         if bad.any():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -69,7 +70,8 @@ class Context:
             label = ", ".join(f"{k}={v}" for k, v in key.items())
             with self.bar(f"{self.store.experiment} [{label}]", spec.steps) as advance:
                 result = train(pop, ds, spec, checkpoint=cell_dir / "checkpoint.pt", measure=measure,
-                               on_measure=lambda row: self.store.append_metrics(dict(key, **row)), progress=advance)
+                               on_measure=lambda row: self.store.append_metrics(dict(key, **row)), progress=advance,
+                               checkpoint_seconds=float(os.environ.get("WHYNETS_CHECKPOINT_SECONDS", "20")))
             out = result.to_dict()
             if keep_params:
                 torch.save(pop.state_dict(), cell_dir / "params.pt")

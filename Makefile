@@ -1,0 +1,35 @@
+# whynets — set-up and the two jobs. `make demo` installs and reproduces; `make test` installs and tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch lies on this kind of machine's disk; a bare `torch` would pull a multi-GB CUDA build.
+TORCH ?= torch==2.13.0
+
+.PHONY: install install-test demo test test-fast reproduce bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q "$(TORCH)" || $(BIN)/pip install -q "torch>=2.3"
+	$(BIN)/pip install -q -e .
+
+install-test: install
+	$(BIN)/pip install -q -e ".[test]"
+
+demo: install
+	$(BIN)/whynets reproduce --preset quick --out runs
+
+test: install-test
+	$(BIN)/python -m pytest tests
+
+test-fast: install-test
+	$(BIN)/python -m pytest tests -m "not slow"
+
+bench: install
+	$(BIN)/whynets bench population
+	$(BIN)/whynets bench hessian
+
+clean:
+	rm -rf runs .pytest_cache

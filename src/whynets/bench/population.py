@@ -1,0 +1,93 @@
+"""``whynets bench population``: K = 64 MLPs (40→128→128→10) on MNIST-1D, the same number of Adam steps,
+trained (a) by the population engine and (b) by a plain sequential PyTorch loop over the 64 models.
+
+Both sides do the same work: per-model data order, batch 100, Adam 1e-3, and one evaluation on the
+train and test sets at the start and the end. Printed: wall times, the speed-up, achieved GFLOP/s of
+each beside this machine's measured sgemm GFLOP/s (a 2048² matmul), and last ``speedup <ratio>``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from whynets.data import DataSpec, load
+from whynets.engine import TrainSpec, population_for, train
+from whynets.engine.population import mix_seed
+from whynets.models import ModelSpec, build
+
+__all__ = ["run", "sgemm_gflops"]
+
+
+def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:
+    a = torch.randn(n, n)
+    a @ a
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ a
+    return repeats * 2 * n ** 3 / (time.perf_counter() - start) / 1e9
+
+
+def _sequential(models: list[nn.Module], seeds: list[int], ds, steps: int, batch: int, lr: float) -> list[float]:
+    """The plain loop: one model after another, each with its own Adam and data order."""
+    accs = []
+    n = len(ds.y)
+    for model, seed in zip(models, seeds):
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        with torch.no_grad():
+            model(ds.x).argmax(1), model(ds.x_test).argmax(1)  # evaluation at the start, as the engine does
+        per_epoch = n // batch
+        for step in range(steps):
+            epoch, pos = divmod(step, per_epoch)
+            if pos == 0:
+                order = torch.randperm(n, generator=torch.Generator().manual_seed(mix_seed(seed, "data", epoch)))
+            idx = order[pos * batch:(pos + 1) * batch]
+            loss = F.cross_entropy(model(ds.x[idx]), ds.y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            model(ds.x).argmax(1)
+            accs.append((model(ds.x_test).argmax(1) == ds.y_test).float().mean().item())
+    return accs
+
+
+def run(out: Callable[[str], None] = print, quick: bool = False) -> float:
+    k, steps, batch, lr = (8, 30, 100, 1e-3) if quick else (64, 400, 100, 1e-3)
+    ds = load(DataSpec())
+    spec = ModelSpec(kind="mlp", width=128, depth=2)
+    seeds = list(range(k))
+    macs = 40 * 128 + 128 * 128 + 128 * 10
+    flops = steps * k * batch * 2 * macs * 3  # forward + backward (2 matmuls) per layer
+    out(f"population bench: K={k} MLPs 40-128-128-10, {steps} Adam steps of batch {batch}, "
+        f"threads={torch.get_num_threads()}, torch {torch.__version__}")
+    gemm = sgemm_gflops()
+    out(f"machine sgemm (2048x2048): {gemm:.1f} GFLOP/s")
+
+    # warm-up both paths once (allocator, kernels)
+    pop = population_for(spec, ds, seeds)
+    train(pop, ds, TrainSpec(lr=lr, batch_size=batch, steps=5, eval_points=2))
+    _sequential([build(spec, (40,), 10, torch.Generator().manual_seed(0))], [0], ds, 5, batch, lr)
+
+    pop = population_for(spec, ds, seeds)
+    start = time.perf_counter()
+    result = train(pop, ds, TrainSpec(lr=lr, batch_size=batch, steps=steps, eval_points=2))
+    t_pop = time.perf_counter() - start
+
+    models = [build(spec, (40,), 10, torch.Generator().manual_seed(mix_seed(s, "init"))) for s in seeds]
+    start = time.perf_counter()
+    seq_acc = _sequential(models, seeds, ds, steps, batch, lr)
+    t_seq = time.perf_counter() - start
+
+    pop_acc = result.final["test_acc"]
+    agree = max(abs(a - b) for a, b in zip(pop_acc, seq_acc))
+    out(f"population engine : {t_pop:8.2f} s  ({flops / t_pop / 1e9:6.1f} GFLOP/s, {t_pop / steps * 1e3:.2f} ms/step for all {k})")
+    out(f"sequential loop   : {t_seq:8.2f} s  ({flops / t_seq / 1e9:6.1f} GFLOP/s, {t_seq / steps / k * 1e3:.2f} ms/step per model)")
+    out(f"same models, same data order: max |test acc difference| = {agree:.4f}")
+    ratio = t_seq / t_pop
+    out(f"speedup {ratio:.2f}")
+    return ratio

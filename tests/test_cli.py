@@ -1,0 +1,65 @@
+"""Every CLI command on the smoke preset: list, run, reproduce, report, env, bench."""
+
+import json
+
+from typer.testing import CliRunner
+
+from whynets.cli.main import app
+
+runner = CliRunner()
+
+
+def test_list():
+    res = runner.invoke(app, ["list"])
+    assert res.exit_code == 0 and "random-labels" in res.stdout and "baselines" in res.stdout
+
+
+def test_env():
+    res = runner.invoke(app, ["env", "--device", "cpu"])
+    assert res.exit_code == 0 and "torch:" in res.stdout and "torch_threads:" in res.stdout
+
+
+def test_run_rejects_typo_with_valid_keys(tmp_path):
+    res = runner.invoke(app, ["run", "random-labels", "--preset", "smoke", "--out", str(tmp_path), "--set", "train.lrr=1"])
+    assert res.exit_code == 2 and "train.lr" in res.output
+
+
+def test_run_unknown_experiment(tmp_path):
+    res = runner.invoke(app, ["run", "nope", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "unknown experiment" in res.output
+
+
+def test_run_show_spec():
+    res = runner.invoke(app, ["run", "random-labels", "--show-spec", "--set", "train.lr=0.5"])
+    assert res.exit_code == 0 and "train.lr (float) = 0.5" in res.stdout
+
+
+def test_reproduce_then_report(tmp_path):
+    res = runner.invoke(app, ["reproduce", "random-labels", "--preset", "smoke", "--out", str(tmp_path), "--device", "cpu"])
+    claims = json.loads((tmp_path / "claims.json").read_text())
+    assert claims and all({"id", "paper", "measured", "passed"} <= set(c) for c in claims)
+    failed = [c for c in claims if not c["passed"] and "expected_failure" not in c]
+    # smoke sizes are too small for the claims: reproduce must say so through its exit code
+    assert (res.exit_code == 1) == bool(failed)
+    html = (tmp_path / "report.html").read_text()
+    assert "data:image/png;base64," in html and "random-labels" in html
+    (tmp_path / "report.html").unlink()
+    for png in tmp_path.glob("random-labels/*/figures/*.png"):
+        png.unlink()
+    res = runner.invoke(app, ["report", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "report.html").exists() and (tmp_path / "claims.md").exists()
+    assert list(tmp_path.glob("random-labels/*/figures/*.png"))  # figures rebuilt from the store only
+
+
+def test_report_on_empty_dir(tmp_path):
+    res = runner.invoke(app, ["report", str(tmp_path)])
+    assert res.exit_code == 2 and "no results.json" in res.output
+
+
+def test_bench_population_quick():
+    res = runner.invoke(app, ["bench", "population", "--quick"])
+    assert res.exit_code == 0, res.output
+    last = res.stdout.strip().splitlines()[-1]
+    assert last.startswith("speedup ") and float(last.split()[1]) > 0
+    assert "max |test acc difference| = 0.0000" in res.stdout  # both sides trained the same models

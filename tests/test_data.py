@@ -1,0 +1,152 @@
+"""Data: sources, corruptions (their defining invariants), user-file loaders and their error messages."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from whynets.data import (DataError, Dataset, DataSpec, gaussian_inputs, label_noise, load, load_idx, load_npz,
+                          random_pixels, read_idx, shuffle_pixels)
+
+
+def _toy(n=500, d=12, c=5):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, d, generator=g) * 3 + 1
+    y = torch.randint(0, c, (n,), generator=g)
+    return Dataset(x, y, x[:100].clone() + 0.5, y[:100].clone(), {"name": "toy", "n_classes": c})
+
+
+def test_mnist1d_is_the_papers_split_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("WHYNETS_CACHE", str(tmp_path))
+    ds = load(DataSpec())
+    assert ds.x.shape == (4000, 40) and ds.x_test.shape == (1000, 40) and ds.n_classes == 10
+    assert set(ds.y.unique().tolist()) == set(range(10))
+    assert list(tmp_path.glob("mnist1d-*.npz"))  # cached after the first build
+    again = load(DataSpec())
+    assert torch.equal(again.x, ds.x)
+
+
+def test_digits_and_teacher_sources():
+    d = load(DataSpec(name="digits"))
+    assert d.x.shape[1:] == (1, 8, 8) and len(d.y) + len(d.y_test) == 1797 and 0 <= d.x.min() and d.x.max() <= 1
+    t = load(DataSpec(name="teacher", n_train=300, n_test=100, teacher_dim=7))
+    assert t.x.shape == (300, 7) and t.x_test.shape == (100, 7)
+    assert len(t.y.unique()) > 3  # the teacher uses several classes
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+def test_label_noise_fraction(p):
+    ds = _toy(n=20000)
+    noisy = label_noise(ds, p, seed=1)
+    changed = (noisy.y != ds.y).float().mean().item()
+    # a label is redrawn with prob p and lands on a different class with prob (C-1)/C
+    assert changed == pytest.approx(p * 4 / 5, abs=0.015)
+    assert torch.equal(noisy.y_test, ds.y_test)  # test labels stay clean
+
+
+def test_shuffled_pixels_is_one_permutation():
+    ds = _toy()
+    sh = shuffle_pixels(ds, seed=3)
+    perm = [int((ds.x[0] == v).nonzero()[0]) for v in sh.x[0]]
+    assert torch.equal(sh.x, ds.x[:, perm]) and torch.equal(sh.x_test, ds.x_test[:, perm])
+    assert perm != list(range(ds.x.shape[1]))
+
+
+def test_random_pixels_permutes_each_example_differently():
+    ds = _toy()
+    rp = random_pixels(ds, seed=3)
+    assert torch.allclose(rp.x.sort(1).values, ds.x.sort(1).values)  # same values per example
+    same_order = [(torch.argsort(rp.x[i]) == torch.argsort(rp.x[0])).all() for i in range(1, 20)]
+    assert not any(same_order)
+
+
+def test_gaussian_inputs_match_mean_and_variance():
+    ds = _toy(n=20000)
+    gi = gaussian_inputs(ds, seed=0)
+    assert torch.allclose(gi.x.mean(0), ds.x.mean(0), atol=0.1)
+    assert torch.allclose(gi.x.std(0), ds.x.std(0), rtol=0.03)
+    assert not torch.allclose(gi.x[:5], ds.x[:5])
+
+
+def test_data_is_a_spec_field():
+    a = load(DataSpec(name="mnist1d", n_train=100, corruption="shuffled-pixels", label_noise=0.5, standardize=True))
+    assert a.x.shape == (100, 40) and abs(a.x.mean().item()) < 1e-5
+
+
+def test_npz_roundtrip_and_holdout(tmp_path):
+    x = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
+    y = np.arange(50) % 3
+    np.savez(tmp_path / "a.npz", x=x, y=y)
+    ds = load(DataSpec(name="npz", path=str(tmp_path / "a.npz")))
+    assert ds.x.shape == (40, 6) and ds.x_test.shape == (10, 6) and ds.n_classes == 3
+    np.savez(tmp_path / "b.npz", x=x, y=y, x_test=x[:7], y_test=y[:7])
+    assert load_npz(tmp_path / "b.npz").x_test.shape == (7, 6)
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"x": np.zeros((5, 3))}, r"missing field\(s\) \['y'\]"),
+    ({"x": np.zeros((5, 3)), "y": np.zeros(4, int)}, "'x' has 5 examples but 'y' has 4"),
+    ({"x": np.array([[0.0, np.nan]] * 5), "y": np.zeros(5, int)}, "NaN/Inf"),
+    ({"x": np.zeros((5, 3)), "y": -np.ones(5, int)}, "negative labels"),
+    ({"x": np.zeros((5, 3)), "y": np.full(5, 0.5)}, "integer class labels"),
+    ({"x": np.zeros((5, 3)), "y": np.zeros((5, 2), int)}, "must be 1-D"),
+    ({"x": np.zeros((5, 3)), "y": np.zeros(5, int), "x_test": np.zeros((2, 3))}, "both x_test and y_test"),
+    ({"x": np.zeros((5, 3)), "y": np.zeros(5, int), "x_test": np.zeros((2, 4)), "y_test": np.zeros(2, int)}, "example shape"),
+])
+def test_npz_errors_name_file_and_field(tmp_path, arrays, message):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(DataError, match=message) as err:
+        load_npz(path)
+    assert "bad.npz" in str(err.value)
+
+
+def test_missing_file_and_label_range(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        load_npz(tmp_path / "nope.npz")
+    np.savez(tmp_path / "c.npz", x=np.zeros((10, 2)), y=np.arange(10))
+    with pytest.raises(DataError, match="out of range for 3 classes"):
+        load_npz(tmp_path / "c.npz", n_classes=3)
+    with pytest.raises(DataError, match="unknown data source"):
+        load(DataSpec(name="cifar"))
+    with pytest.raises(DataError, match="needs data.path"):
+        load(DataSpec(name="npz"))
+
+
+def _write_idx(path, array, gz=False):
+    code = {np.uint8: 0x08, np.int32: 0x0C}[array.dtype.type]
+    dt = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
+    raw = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}i", *array.shape) + array.astype(dt).tobytes()
+    (gzip.open if gz else open)(path, "wb").write(raw)
+
+
+def test_idx_loader(tmp_path):
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 256, size=(20, 4, 5), dtype=np.uint8)
+    labels = (np.arange(20) % 10).astype(np.uint8)
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", imgs, gz=True)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", labels)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte", imgs[:6])
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels[:6])
+    ds = load_idx(tmp_path)
+    assert ds.x.shape == (20, 1, 4, 5) and ds.x_test.shape == (6, 1, 4, 5)
+    assert torch.allclose(ds.x[3, 0], torch.tensor(imgs[3] / 255.0, dtype=torch.float32))
+    assert ds.y.tolist() == labels.tolist()
+    assert np.array_equal(read_idx(tmp_path / "t10k-labels-idx1-ubyte"), labels[:6])
+    ints = np.arange(12, dtype=np.int32).reshape(3, 4)
+    _write_idx(tmp_path / "ints", ints)
+    assert np.array_equal(read_idx(tmp_path / "ints"), ints)
+
+
+def test_idx_errors(tmp_path):
+    (tmp_path / "junk").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(DataError, match="bad magic"):
+        read_idx(tmp_path / "junk")
+    _write_idx(tmp_path / "short", np.zeros((3, 2), np.uint8))
+    (tmp_path / "short").write_bytes((tmp_path / "short").read_bytes()[:-2])
+    with pytest.raises(DataError, match="header says shape"):
+        read_idx(tmp_path / "short")
+    with pytest.raises(DataError, match="no IDX file"):
+        load_idx(tmp_path)

@@ -1,0 +1,38 @@
+"""Every experiment runs its smoke preset end to end: cells, claims with the paper's number, figures."""
+
+import json
+
+import pytest
+
+import whynets as wn
+from whynets.experiments import names
+
+REQUIRED = {"id", "source", "statement", "criterion", "paper", "measured", "passed"}
+
+
+@pytest.mark.parametrize("name", names())
+def test_smoke_preset(name, tmp_path):
+    record = wn.run(name, preset="smoke", out=tmp_path, device="cpu")
+    assert record["claims"], "an experiment must check at least one claim"
+    for claim in record["claims"]:
+        assert REQUIRED <= set(claim), claim
+        assert claim["id"].startswith(name + "/")
+        assert isinstance(claim["passed"], bool)
+        if not claim["passed"] and "expected_failure" in claim:
+            assert len(claim["expected_failure"]) > 20  # a reason, not a placeholder
+    folder = tmp_path / name / record["spec_hash"]
+    for f in ("spec.json", "env.json", "results.json", "metrics.jsonl"):
+        assert (folder / f).exists(), f
+    for fig in record["figures"]:
+        assert (folder / "figures" / fig).stat().st_size > 1000
+        assert json.loads((folder / "figures" / fig.replace(".png", ".json")).read_text())
+    # a second run loads every cell instead of recomputing it
+    again = wn.run(name, preset="smoke", out=tmp_path, device="cpu")
+    assert again["cells"]["computed"] == 0 and again["cells"]["loaded"] == record["cells"]["computed"]
+    assert again["results"] == json.loads(json.dumps(record["results"]))
+
+
+def test_public_api_is_curated():
+    assert set(wn.__all__) >= {"run", "experiments", "measure", "data", "models", "Population"}
+    for name in wn.__all__:
+        assert hasattr(wn, name)
