@@ -1,28 +1,49 @@
-"""The catalogue of experiments, one small declarative module each (see PHENOMENA.md)."""
+"""The catalogue of experiments, one small declarative module each (see PHENOMENA.md).
+
+Any module in this package that defines ``EXPERIMENT`` is an experiment; ``ORDER`` fixes the listing
+order of the catalogue (the order of PHENOMENA.md), newcomers follow alphabetically.
+"""
 
 from __future__ import annotations
 
+import functools
 import importlib
+import pkgutil
 
 from .base import Claim, Context, Experiment
 
 __all__ = ["Claim", "Context", "Experiment", "get", "names", "all_experiments"]
 
-_MODULES = {
-    "baselines": "baselines",
-    "random-labels": "random_labels",
-}
+ORDER = ["baselines", "random-labels", "min-norm", "double-descent", "soft-inductive-bias", "matrix-factorization",
+         "hessian-spectrum", "large-batch", "saddles", "loss-surfaces", "mode-connectivity",
+         "effective-dimensionality", "critical-periods"]
+_NOT_EXPERIMENTS = {"base", "context"}
+
+
+@functools.lru_cache(maxsize=None)
+def _registry() -> dict[str, str]:
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_") or info.name in _NOT_EXPERIMENTS:
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        experiment = getattr(module, "EXPERIMENT", None)
+        if isinstance(experiment, Experiment):
+            found[experiment.name] = module.__name__
+    rank = {name: i for i, name in enumerate(ORDER)}
+    return dict(sorted(found.items(), key=lambda kv: (rank.get(kv[0], len(ORDER)), kv[0])))
 
 
 def names() -> list[str]:
-    return list(_MODULES)
+    return list(_registry())
 
 
 def get(name: str) -> Experiment:
-    if name not in _MODULES:
-        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(_MODULES)}")
-    return importlib.import_module(f"{__name__}.{_MODULES[name]}").EXPERIMENT
+    registry = _registry()
+    if name not in registry:
+        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(registry)}")
+    return importlib.import_module(registry[name]).EXPERIMENT
 
 
 def all_experiments() -> list[Experiment]:
-    return [get(n) for n in _MODULES]
+    return [get(n) for n in _registry()]

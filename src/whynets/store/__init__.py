@@ -49,8 +49,12 @@ def read_json(path: Path) -> Any:
 
 
 def cell_key(**parts: Any) -> str:
-    """A readable, filesystem-safe folder name for a cell, e.g. ``p=0.2,variant=labels-3f2a...``."""
-    text = ",".join(f"{k}={v}" for k, v in sorted(parts.items()))
+    """A readable, filesystem-safe folder name for a cell, e.g. ``variant=p=0.2,model=...-3f2a1b0c``.
+
+    The readable part keeps the caller's order (the experiment's own keys first); the 8-hex suffix is a
+    hash of the canonical (sorted) JSON, so it does not depend on that order.
+    """
+    text = ",".join(f"{k}={v}" for k, v in parts.items())
     slug = re.sub(r"[^A-Za-z0-9_.=,+-]", "_", text)[:80]
     digest = hashlib.sha256(canonical_json(parts).encode()).hexdigest()[:8]
     return f"{slug}-{digest}"
