@@ -129,7 +129,8 @@ def figures(results: dict[str, Any], spec: RandomLabelsSpec, out: Path) -> list[
     ps = [v["label_noise"] for v in V.values() if v["corruption"] == "none" and not v["reg"]]
     fits = [_fit(results, f"p={p:g}") for p in ps]
     axes[1].plot(ps, [f if f is not None else float("nan") for f in fits], "o-")
-    axes[1].set(xlabel="label corruption p", ylabel="steps to 99% train accuracy", title="(b) convergence slowdown")
+    axes[1].set(xlabel="label corruption p", ylabel="steps to 99% train accuracy", title="(b) convergence slowdown",
+                ylim=(0, None))
     test_err = [1 - mean(V[f"p={p:g}"]["test_acc"]) for p in ps]
     train_err = [1 - mean(V[f"p={p:g}"]["train_acc"]) for p in ps]
     axes[2].plot(ps, test_err, "o-", label="test error")

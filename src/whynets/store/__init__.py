@@ -75,6 +75,7 @@ class RunStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.dir / "spec.json", self.spec.to_json() + "\n")
         atomic_write_json(self.dir / "env.json", env)
+        (self.dir / "metrics.jsonl").touch()  # exists for every run, also those that train no network
 
     def cell_dir(self, key: str) -> Path:
         return self.dir / "cells" / key
