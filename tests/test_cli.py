@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from typer.testing import CliRunner
 
 from whynets.cli.main import app
@@ -63,3 +65,12 @@ def test_bench_population_quick():
     last = res.stdout.strip().splitlines()[-1]
     assert last.startswith("speedup ") and float(last.split()[1]) > 0
     assert "max |test acc difference| = 0.0000" in res.stdout  # both sides trained the same models
+
+
+@pytest.mark.slow
+def test_bench_hessian_quick():
+    res = runner.invoke(app, ["bench", "hessian", "--quick"])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.strip().splitlines()
+    assert lines[-1].startswith("speedup ") and float(lines[-1].split()[1]) >= 0
+    assert "exact Hessian" in res.stdout  # accuracy is checked against the exact spectrum
