@@ -28,6 +28,7 @@ test-fast: install-test
 	$(BIN)/python -m pytest tests -m "not slow"
 
 bench: install
+	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/whynets bench population
 	$(BIN)/whynets bench hessian
 
