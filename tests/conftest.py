@@ -9,5 +9,6 @@ import torch
 @pytest.fixture(scope="session", autouse=True)
 def _env(tmp_path_factory):
     os.environ.setdefault("WHYNETS_CACHE", str(tmp_path_factory.mktemp("cache")))
+    os.environ.setdefault("WHYNETS_THREADS", "1")  # tiny test sizes: one thread is faster and deterministic
     torch.set_num_threads(1)
     yield
