@@ -1,6 +1,7 @@
 """Every CLI command on the smoke preset: list, run, reproduce, report, env, bench."""
 
 import json
+import math
 
 import pytest
 
@@ -72,5 +73,12 @@ def test_bench_hessian_quick():
     res = runner.invoke(app, ["bench", "hessian", "--quick"])
     assert res.exit_code == 0, res.output
     lines = res.stdout.strip().splitlines()
-    assert lines[-1].startswith("speedup ") and float(lines[-1].split()[1]) >= 0
+    assert lines[-1].startswith("speedup ")
     assert "exact Hessian" in res.stdout  # accuracy is checked against the exact spectrum
+    ratio = float(lines[-1].split()[1])
+    try:
+        import pyhessian  # noqa: F401  (a test dependency; without it only our side runs)
+    except ImportError:
+        assert math.isnan(ratio)
+    else:
+        assert ratio > 0 and "PyHessian" in res.stdout
