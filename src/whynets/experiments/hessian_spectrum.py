@@ -1,0 +1,233 @@
+"""hessian-spectrum — Sagun, Bottou & LeCun 2017 / Sagun et al. 2018; Papyan 2019.
+
+The Hessian of a trained classifier's loss is a bulk of eigenvalues near zero plus a few outliers,
+about as many as there are classes (C = 10 for MNIST-1D); the data set the outliers, the parameters
+the bulk, so the bulk's share grows with width; the negative eigenvalues are small next to λ_max.
+
+Two parts. (1) Outliers: the MNIST-1D MLP 40-100-100-10 (15k parameters), Adam; whenever its training
+loss lies in ``window`` (.3–1, before it interpolates: at near-zero loss the gap after C blurs), the top
+2C+1 eigenvalues by Lanczos (float64). The outlier count is the eigengap rule
+k* = argmax_{1≤k≤2C} λ_k / λ_{k+1} (the largest relative drop among the top 2C+1); the claim reads
+the median k* over seeds and in-window measurements. (2) Bulk and negative eigenvalues: one-hidden-
+layer MLPs of several widths (0.4–1.6k parameters), whose FULL Hessians are formed exactly (float64,
+one Hessian-vector product per coordinate) and diagonalized at the end of training; the bulk is
+|λ| ≤ ``bulk_tol``·λ_max.
+
+    whynets run hessian-spectrum --preset quick
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from whynets.data import Dataset, DataSpec
+from whynets.engine import TrainSpec
+from whynets.measure.hvp import HessianOperator, ModelLoss
+from whynets.measure.lanczos import lanczos_eigenpairs
+from whynets.models import ModelSpec
+from whynets.report.figures import plt, save_figure
+from whynets.spec import Spec
+
+from .base import Claim, Experiment, mean
+
+SOURCE = "Sagun et al. 2017 (Fig. 1-3); Papyan 2019 (outliers = classes)"
+
+
+@dataclass(frozen=True)
+class HessianSpectrumSpec(Spec):
+    data: DataSpec = field(default_factory=DataSpec)
+    model: ModelSpec = field(default_factory=lambda: ModelSpec(kind="mlp", width=100, depth=2))
+    seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata={"help": "members of the outlier-count run"})
+    # Adam 1e-3, batch 100: the training loss crosses .3–1 between ~600 and ~2000 steps
+    train: TrainSpec = field(default_factory=lambda: TrainSpec(lr=1e-3, batch_size=100, steps=2000, eval_every=400))
+    window: tuple[float, float] = field(default=(0.3, 1.0),
+                                        metadata={"help": "training-loss window where outliers are counted"})
+    lanczos_tol: float = field(default=1e-3, metadata={"help": "Lanczos residual tolerance (relative to λ_max)"})
+    widths: tuple[int, ...] = field(default=(8, 16, 32), metadata={"help": "hidden units of the exact-Hessian MLPs 40-h-10"})
+    sweep_seeds: tuple[int, ...] = field(default=(0, 1), metadata={"help": "members per width of the exact-Hessian sweep"})
+    sweep_train: TrainSpec = field(default_factory=lambda: TrainSpec(lr=1e-3, batch_size=100, steps=3000, eval_points=2))
+    bulk_tol: float = field(default=1e-3, metadata={"help": "|λ| <= bulk_tol·λ_max counts as the bulk near zero"})
+
+
+def _loss_model(model: torch.nn.Module, ds: Dataset) -> ModelLoss:
+    return ModelLoss(model, F.cross_entropy, [(ds.x, ds.y)], dtype=torch.float64)
+
+
+def outlier_count(eigenvalues: list[float], n_classes: int) -> int:
+    """The eigengap rule: k* = argmax over 1 ≤ k ≤ 2C of λ_k/λ_{k+1} (eigenvalues descending, positive)."""
+    top = eigenvalues[: 2 * n_classes + 1]
+    ratios = [a / b if b > 0 else math.inf for a, b in zip(top[:-1], top[1:])]
+    return 1 + max(range(len(ratios)), key=ratios.__getitem__)
+
+
+def exact_spectrum(model_loss: ModelLoss, block: int = 256) -> torch.Tensor:
+    """All eigenvalues (descending) of the exact Hessian, one HVP per coordinate, in float64."""
+    op = HessianOperator(model_loss)
+    eye = torch.eye(model_loss.size, dtype=torch.float64)
+    H = torch.cat([op.matmat(eye[i:i + block]) for i in range(0, model_loss.size, block)])
+    return torch.linalg.eigvalsh((H + H.T) / 2).flip(0)
+
+
+def _outlier_probe(spec: HessianSpectrumSpec, ds: Dataset):
+    """measure(pop, step): in the loss window, each member's top 2C+1 Hessian eigenvalues (Lanczos)."""
+    k = 2 * ds.n_classes + 1
+    lo, hi = spec.window
+
+    def measure(pop, step: int) -> dict[str, list]:
+        out: dict[str, list] = {"loss64": [], "top": [], "outliers": []}
+        for m in range(pop.size):
+            ml = _loss_model(pop.member(m), ds)
+            loss = float(ml.loss())
+            top = None
+            if lo <= loss <= hi:
+                pairs = lanczos_eigenpairs(HessianOperator(ml), k, tol=spec.lanczos_tol, seed=step)
+                top = pairs.eigenvalues.tolist()
+            out["loss64"].append(loss)
+            out["top"].append(top)
+            out["outliers"].append(None if top is None else outlier_count(top, ds.n_classes))
+        return out
+    return measure
+
+
+def _sweep_probe(spec: HessianSpectrumSpec, ds: Dataset):
+    """measure(pop, step): λ_max and λ_min at init (Lanczos), the exact full spectrum at the end."""
+    def measure(pop, step: int) -> dict[str, list]:
+        if step == 0:
+            out = {"init_max": [], "init_min": []}
+            for m in range(pop.size):
+                op = HessianOperator(_loss_model(pop.member(m), ds))
+                out["init_max"].append(float(lanczos_eigenpairs(op, 1, tol=1e-4).eigenvalues[0]))
+                out["init_min"].append(float(lanczos_eigenpairs(op, 1, which="smallest", tol=1e-4).eigenvalues[0]))
+            return out
+        if step != spec.sweep_train.steps:
+            return {}
+        return {"spectrum": [exact_spectrum(_loss_model(pop.member(m), ds)).tolist() for m in range(pop.size)]}
+    return measure
+
+
+def _summary(eigs: list[float], bulk_tol: float, n_classes: int) -> dict[str, Any]:
+    lam_max, lam_min = eigs[0], eigs[-1]
+    n = len(eigs)
+    return {"n_params": n, "lambda_max": lam_max, "lambda_min": lam_min,
+            "bulk_share": sum(abs(v) <= bulk_tol * lam_max for v in eigs) / n,
+            "negative_share": sum(v < 0 for v in eigs) / n, "neg_ratio": abs(min(lam_min, 0.0)) / lam_max,
+            "outliers": outlier_count(eigs, n_classes), "top": eigs[: 2 * n_classes + 1]}
+
+
+def run(spec: HessianSpectrumSpec, ctx) -> dict[str, Any]:
+    ds = ctx.data(spec.data)
+    C = ds.n_classes
+    key = {"part": "outliers", "window": ",".join(map(str, spec.window)), "tol": spec.lanczos_tol}
+    res = ctx.train(key, spec.model, spec.data, spec.train, spec.seeds, measure=_outlier_probe(spec, ds))
+    points = [{"step": r["step"], "seed": s, "loss": r["loss64"][i], "top": r["top"][i], "outliers": r["outliers"][i]}
+              for r in res["history"] if "top" in r for i, s in enumerate(spec.seeds) if r["top"][i] is not None]
+    outliers = {"points": points, "wall_s": res["wall_s"], "final_train_loss": res["final"]["train_loss"],
+                "curve": {"step": [r["step"] for r in res["history"]],
+                          "train_loss": [mean(r["train_loss"]) for r in res["history"]]}}
+    sweep = {}
+    for width in spec.widths:
+        model = ModelSpec(kind="mlp", width=width, depth=1)
+        out = ctx.train({"part": "exact", "width": width}, model, spec.data, spec.sweep_train, spec.sweep_seeds,
+                        measure=_sweep_probe(spec, ds))
+        init = out["history"][0]
+        members = [dict(_summary(eigs, spec.bulk_tol, C), init_max=init["init_max"][i], init_min=init["init_min"][i],
+                        train_loss=out["final"]["train_loss"][i], spectrum=eigs)
+                   for i, eigs in enumerate(out["final"]["spectrum"])]
+        sweep[str(width)] = {"width": width, "members": members, "wall_s": out["wall_s"],
+                             **{k: mean([m[k] for m in members]) for k in
+                                ("bulk_share", "negative_share", "neg_ratio", "lambda_max", "train_loss", "n_params")}}
+    return {"n_classes": C, "outliers": outliers, "sweep": sweep,
+            "wall_s": res["wall_s"] + sum(v["wall_s"] for v in sweep.values())}
+
+
+def claims(results: dict[str, Any], spec: HessianSpectrumSpec) -> list[Claim]:
+    C = results["n_classes"]
+    counts = [p["outliers"] for p in results["outliers"]["points"]]
+    med = statistics.median(counts) if counts else None
+    out = [Claim("hessian-spectrum/outliers-about-C", SOURCE,
+                 f"a gap separates about C = {C} outliers from the bulk (eigengap rule k* = argmax_k λ_k/λ_(k+1), "
+                 f"k ≤ 2C, at training loss in [{spec.window[0]:g}, {spec.window[1]:g}])",
+                 f"|median k* - {C}| <= 1 over seeds and in-window measurements", C,
+                 {"median": med, "counts": counts}, med is not None and abs(med - C) <= 1)]
+    if not out[0].passed and counts:
+        # written after measuring the quick preset: k* = 8-9 there (and 9 for a 1-D CNN, checked by hand)
+        common = ", ".join(f"k* = {k} ({n}x)" for k, n in Counter(counts).most_common(2))
+        out[0].expected_failure = (
+            f"on MNIST-1D the largest gap among the top eigenvalues falls after {common} of {len(counts)} "
+            f"measurements (median {med:g}), not after C = {C}: the weakest class directions of this ~60%-test MLP "
+            "merge with the edge of the bulk (a 1-D CNN gives 9 as well); Papyan's clean C outliers come from "
+            "deep nets on well-separated classes (CIFAR/ImageNet), which would show it")
+    S = results["sweep"]
+    widths = sorted(S, key=int)
+    bulk = {w: S[w]["bulk_share"] for w in widths}
+    out.append(Claim("hessian-spectrum/bulk-near-zero", "Sagun et al. 2017, Fig. 1-2",
+                     f"a large share of the eigenvalues sits in a bulk near zero (|λ| <= {spec.bulk_tol:g}·λ_max)",
+                     "bulk share >= 0.30 at every width (mean over seeds)", "bulk ≈ all but ~C eigenvalues",
+                     bulk, min(bulk.values()) >= 0.30))
+    grows = all(b > a for a, b in zip(list(bulk.values()), list(bulk.values())[1:]))
+    out.append(Claim("hessian-spectrum/bulk-grows-with-width", "Sagun et al. 2018, §3 (more parameters widen the bulk)",
+                     "the bulk's share of eigenvalues grows with width", "bulk share strictly increasing in width",
+                     "increasing", bulk, grows))
+    ratio = {w: max(m["neg_ratio"] for m in S[w]["members"]) for w in widths}
+    at_init = {w: max(abs(m["init_min"]) / m["init_max"] for m in S[w]["members"]) for w in widths}
+    out.append(Claim("hessian-spectrum/small-negative", "Sagun et al. 2017, Fig. 3",
+                     "at the end of training the negative eigenvalues are small relative to λ_max",
+                     "max over widths and seeds of |λ_min|/λ_max <= 0.05", "small (≪ λ_max)",
+                     {"end": ratio, "init": at_init}, max(ratio.values()) <= 0.05))
+    return out
+
+
+def figures(results: dict[str, Any], spec: HessianSpectrumSpec, out: Path) -> list[str]:
+    C = results["n_classes"]
+    pts = results["outliers"]["points"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for p in pts:
+        axes[0].semilogy(range(1, len(p["top"]) + 1), p["top"], ".-", alpha=0.6, lw=0.8,
+                         label=f"seed {p['seed']}, loss {p['loss']:.2f}")
+    axes[0].axvline(C + 0.5, ls=":", c="gray")
+    axes[0].set(xlabel="k", ylabel="λ_k", title=f"(a) top {2 * C + 1} eigenvalues, MLP 40-100-100-10")
+    axes[0].legend(fontsize=6, ncol=2)
+    counts = [p["outliers"] for p in pts]
+    axes[1].scatter([p["loss"] for p in pts], counts)
+    axes[1].axhline(C, ls=":", c="gray", label=f"C = {C}")
+    axes[1].set(xlabel="training loss", ylabel="outliers k* (eigengap rule)", title="(b) outlier count")
+    axes[1].legend(fontsize=8)
+    S = results["sweep"]
+    for w, v in sorted(S.items(), key=lambda kv: int(kv[0])):
+        eigs = torch.tensor(v["members"][0]["spectrum"])
+        scaled = eigs / eigs[0]
+        axes[2].hist(torch.sign(scaled) * torch.log10(1 + scaled.abs() * 1e4), bins=80, histtype="step",
+                     label=f"h={w} ({v['n_params']:.0f} params): bulk {v['bulk_share']:.2f}")
+    axes[2].set(xlabel="sign(λ)·log10(1 + 10⁴|λ|/λ_max)", ylabel="count", yscale="log",
+                title="(c) exact spectra, MLP 40-h-10 (seed 0)")
+    axes[2].legend(fontsize=7)
+    data = {"top": [{k: p[k] for k in ("seed", "step", "loss", "top", "outliers")} for p in pts],
+            "bulk_share": {w: v["bulk_share"] for w, v in S.items()},
+            "neg_ratio": {w: v["neg_ratio"] for w, v in S.items()}}
+    return [save_figure(fig, data, out, "hessian_spectrum")]
+
+
+EXPERIMENT = Experiment(
+    name="hessian-spectrum",
+    title="The Hessian spectrum: a bulk near zero plus about C outliers",
+    paper="Sagun, Bottou & LeCun 2017 / Sagun, Evci, Güney, Dauphin & Bottou 2018; Papyan 2019",
+    claim="bulk near zero + ~C outliers; the bulk grows with the parameters; negative eigenvalues are small",
+    presets={
+        "smoke": HessianSpectrumSpec(
+            data=DataSpec(n_train=300, n_test=100), model=ModelSpec(width=16, depth=2), seeds=(0,),
+            train=TrainSpec(lr=1e-2, batch_size=100, steps=30, eval_every=10), window=(0.0, 10.0), widths=(4, 8),
+            sweep_seeds=(0,), sweep_train=TrainSpec(lr=1e-2, batch_size=100, steps=20, eval_points=2)),
+        "quick": HessianSpectrumSpec(),
+        "full": HessianSpectrumSpec(seeds=(0, 1, 2, 3, 4), widths=(8, 16, 32, 64), sweep_seeds=(0, 1, 2),
+                                    train=TrainSpec(lr=1e-3, batch_size=100, steps=2400, eval_every=200)),
+    },
+    run=run, claims=claims, figures=figures,
+)
