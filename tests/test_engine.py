@@ -150,3 +150,47 @@ def test_ntk_parametrization_same_function_distribution():
                       torch.Generator().manual_seed(s))(x) for s in range(20)]
         outs[par] = torch.cat(vals).var().item()
     assert outs["standard"] == pytest.approx(outs["ntk"], rel=0.2)
+
+
+@pytest.mark.parametrize("model", [
+    ModelSpec(width=24, depth=2),
+    ModelSpec(width=16, depth=3, activation="tanh", parametrization="ntk", sigma_b2=0.1),
+    ModelSpec(width=16, depth=1, dropout=0.3),  # dropout: vmap in training, the fast path in eval
+    ModelSpec(kind="cnn1d", width=6),
+], ids=["mlp-relu", "mlp-tanh-ntk", "mlp-dropout", "cnn1d"])
+@pytest.mark.parametrize("per_member", [True, False], ids=["own-batches", "shared-batch"])
+def test_stacked_fast_path_equals_each_plain_module(small, model, per_member):
+    """The population's batched-matmul path (MLP, CNN1d) against each member as an ordinary nn.Module:
+    same logits and same gradients, per member, with a shared batch or one batch per member."""
+    pop = population_for(model, small, [3, 5, 7])
+    assert pop._plan is not None  # the fast path is what is under test
+    gen = torch.Generator().manual_seed(0)
+    idx = torch.randint(0, len(small.y), (3, 20), generator=gen)
+    x, y = (small.x[idx], small.y[idx]) if per_member else (small.x[idx[0]], small.y[idx[0]])
+    pop.eval()
+    logits = pop(x, per_member=per_member)
+    loss = sum(torch.nn.functional.cross_entropy(logits[k], y[k] if per_member else y) for k in range(3))
+    grads = torch.autograd.grad(loss, list(pop.params.values()))
+    for k in range(3):
+        plain = pop.member(k).eval()
+        xk, yk = (x[k], y[k]) if per_member else (x, y)
+        out = plain(xk)
+        assert (out - logits[k]).abs().max().item() < 1e-5
+        g_plain = torch.autograd.grad(torch.nn.functional.cross_entropy(out, yk), list(plain.parameters()))
+        for (name, _), g_pop, g in zip(plain.named_parameters(), grads, g_plain):
+            assert (g_pop[k] - g).abs().max().item() < 1e-5, name
+    with torch.no_grad():  # evaluation (in-place activations) gives the same logits
+        assert (pop(x, per_member=per_member) - logits).abs().max().item() == 0.0
+
+
+def test_stacked_linear_double_backward_and_vmap():
+    """The fused layer is an ordinary differentiable function: second derivatives and torch.func agree with
+    the plain expression h @ wᵀ + b."""
+    from whynets.engine.population import _StackedLinear
+    gen = torch.Generator().manual_seed(1)
+    h, w, b = (torch.randn(s, generator=gen, dtype=torch.float64) for s in ((2, 4, 3), (2, 5, 3), (2, 5)))
+    f_fast = lambda w: (_StackedLinear.apply(h, w, b) ** 2).sum()  # noqa: E731
+    f_ref = lambda w: ((h @ w.transpose(1, 2) + b.unsqueeze(1)) ** 2).sum()  # noqa: E731
+    torch.testing.assert_close(torch.func.hessian(f_fast)(w), torch.func.hessian(f_ref)(w))
+    torch.testing.assert_close(torch.func.vmap(lambda t: _StackedLinear.apply(h, t, b))(w.unsqueeze(0).expand(3, -1, -1, -1)),
+                               (h @ w.transpose(1, 2) + b.unsqueeze(1)).expand(3, -1, -1, -1))

@@ -3,7 +3,8 @@ trained (a) by the population engine and (b) by a plain sequential PyTorch loop 
 
 Both sides do the same work: per-model data order, batch 100, Adam 1e-3, and one evaluation on the
 train and test sets at the start and the end. Printed: wall times, the speed-up, achieved GFLOP/s of
-each beside this machine's measured sgemm GFLOP/s (a 2048² matmul), and last ``speedup <ratio>``.
+each beside this machine's measured sgemm GFLOP/s (a 2048² matmul), the floor set by the batched
+matmuls alone (so the ceiling of the speed-up on this machine), and last ``speedup <ratio>``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,29 @@ def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:
     for _ in range(repeats):
         a @ a
     return repeats * 2 * n ** 3 / (time.perf_counter() - start) / 1e9
+
+
+def gemm_floor_seconds(k: int, batch: int, dims: list[int], steps: int, repeats: int = 20) -> float:
+    """Seconds that ``steps`` training steps of K stacked MLPs spend in their batched matmuls ALONE
+    (per layer: the forward h·Wᵀ, the weight gradient gᵀ·h and, above the first layer, the input
+    gradient g·W), with no autograd, activations, loss or optimizer: the floor under any population
+    engine built on torch's bmm on this machine, and so a ceiling on its speed-up."""
+    gen = torch.Generator().manual_seed(0)
+    hs = [torch.randn(k, batch, d, generator=gen) for d in dims[:-1]]
+    gs = [torch.randn(k, batch, d, generator=gen) for d in dims[1:]]
+    ws = [torch.randn(k, o, i, generator=gen) for i, o in zip(dims[:-1], dims[1:])]
+
+    def one_step():
+        for layer, (h, g, w) in enumerate(zip(hs, gs, ws)):
+            torch.bmm(h, w.transpose(1, 2))
+            torch.bmm(g.transpose(1, 2), h)
+            if layer > 0:
+                torch.bmm(g, w)
+    one_step()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        one_step()
+    return (time.perf_counter() - start) / repeats * steps
 
 
 def _sequential(models: list[nn.Module], seeds: list[int], ds, steps: int, batch: int, lr: float) -> list[float]:
@@ -88,6 +112,10 @@ def run(out: Callable[[str], None] = print, quick: bool = False) -> float:
     out(f"population engine : {t_pop:8.2f} s  ({flops / t_pop / 1e9:6.1f} GFLOP/s, {t_pop / steps * 1e3:.2f} ms/step for all {k})")
     out(f"sequential loop   : {t_seq:8.2f} s  ({flops / t_seq / 1e9:6.1f} GFLOP/s, {t_seq / steps / k * 1e3:.2f} ms/step per model)")
     out(f"same models, same data order: max |test acc difference| = {agree:.4f}")
+    floor = gemm_floor_seconds(k, batch, [40, 128, 128, 10], steps)
+    out(f"batched-matmul floor: {floor:.2f} s for the same steps ({flops / floor / 1e9:.1f} GFLOP/s): "
+        f"no engine built on torch.bmm beats {t_seq / floor:.1f}x here; this engine spends "
+        f"{t_pop - floor:.2f} s beyond it (activations, loss, Adam, evaluation, data)")
     ratio = t_seq / t_pop
     out(f"speedup {ratio:.2f}")
     return ratio

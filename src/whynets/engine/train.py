@@ -89,7 +89,7 @@ def member_loss(logits: torch.Tensor, y: torch.Tensor, kind: str, n_classes: int
 
 @torch.no_grad()
 def evaluate(pop: Population, x: torch.Tensor, y: torch.Tensor, loss: str, n_classes: int,
-             chunk: int = 2000) -> tuple[torch.Tensor, torch.Tensor]:
+             chunk: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss and accuracy of every member over (x, y), in eval mode, chunked: two (K,) tensors."""
     was_training = pop.training
     pop.eval()
@@ -219,7 +219,7 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, checkpoint: Path |
                 freeze(newly)
         off = inactive()
         total = torch.where(off, torch.zeros_like(losses), losses).sum()
-        opt.zero_grad(set_to_none=False)
+        opt.zero_grad(set_to_none=True)  # backward then writes the gradients instead of adding to zeros
         total.backward()
         with torch.no_grad():
             if off.any():
