@@ -55,6 +55,19 @@ def test_reproduce_then_report(tmp_path):
     assert list(tmp_path.glob("random-labels/*/figures/*.png"))  # figures rebuilt from the store only
 
 
+def test_reproduce_in_parallel_processes_equals_one_by_one(tmp_path):
+    """--jobs 2 runs each experiment in its own process; the claims equal a one-by-one run's."""
+    names = ["min-norm", "soft-inductive-bias"]
+    args = ["--preset", "smoke", "--device", "cpu"]
+    serial = runner.invoke(app, ["reproduce", *names, *args, "--out", str(tmp_path / "a")])
+    parallel = runner.invoke(app, ["reproduce", *names, *args, "--out", str(tmp_path / "b"), "--jobs", "2"])
+    assert parallel.exit_code == serial.exit_code, parallel.output
+    a, b = (json.loads((tmp_path / d / "claims.json").read_text()) for d in ("a", "b"))
+    assert [c["id"] for c in a] == [c["id"] for c in b] and len(a) > 0
+    assert [c["measured"] for c in a] == [c["measured"] for c in b]
+    assert (tmp_path / "b" / "min-norm" / "reproduce.log").exists() and (tmp_path / "b" / "report.html").exists()
+
+
 def test_report_on_empty_dir(tmp_path):
     res = runner.invoke(app, ["report", str(tmp_path)])
     assert res.exit_code == 2 and "no results.json" in res.output

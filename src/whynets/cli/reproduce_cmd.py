@@ -19,7 +19,9 @@ def register(app: typer.Typer) -> None:
     def reproduce(names: Optional[List[str]] = typer.Argument(None, help="experiments (default: all)"),
                   preset: str = typer.Option("quick", help="smoke | quick | full"),
                   out: Path = typer.Option(Path("runs"), help="run store root; claims.json and report.html go here"),
-                  device: str = typer.Option("auto", help="auto | cpu | cuda")) -> None:
+                  device: str = typer.Option("auto", help="auto | cpu | cuda"),
+                  jobs: int = typer.Option(1, min=1, help="experiments run at once, each in its own process "
+                                                          "(CPU threads are split between them)")) -> None:
         """Run experiments and check every claim; exits 1 if any claim fails (expected findings excepted)."""
         from whynets.experiments import names as all_names
         from whynets.report import build_report
@@ -32,11 +34,13 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"[red]error:[/] unknown experiment(s) {unknown}; known: {', '.join(all_names())}")
             raise typer.Exit(2)
         folders, claims, started = [], [], time.perf_counter()
+        records = _run_parallel(chosen, preset, out, device, jobs) if jobs > 1 else {}
         for name in chosen:
-            record = run_one(name, preset, [], out, device)
+            record = records[name] if jobs > 1 else run_one(name, preset, [], out, device)
             folders.append(out / name / record["spec_hash"])
             claims += record["claims"]
-            err_console.print(f"{name}: {record['wall_s']:.1f} s, {summary(record['claims'])}")
+            if jobs == 1:
+                err_console.print(f"{name}: {record['wall_s']:.1f} s, {summary(record['claims'])}")
         paths = build_report(out, only=folders, redraw_figures=False)
         console.print(claims_table(claims, f"claims ({preset}) — {time.perf_counter() - started:.0f} s"))
         console.print(f"claims: {paths['claims']}\nreport: {paths['html']}")
@@ -46,3 +50,45 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         counts = summary(claims)
         console.print(json.dumps(counts))
+
+
+def _run_parallel(names: list[str], preset: str, out: Path, device: str, jobs: int) -> dict[str, dict]:
+    """Each experiment as its own ``whynets run`` process, ``jobs`` at a time, its output in
+    ``OUT/<name>/reproduce.log``; the records are read back from the store. Unless WHYNETS_THREADS is
+    set, each process gets cpu_count // jobs threads (at least one), so they do not oversubscribe."""
+    import os
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from whynets.experiments import get
+
+    env = dict(os.environ)
+    env.setdefault("WHYNETS_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
+    err_console.print(f"running {len(names)} experiments, {jobs} at a time, "
+                      f"{env['WHYNETS_THREADS']} thread(s) each; logs in {out}/<name>/reproduce.log")
+
+    def one(name: str) -> tuple[str, int, Path]:
+        log = out / name / "reproduce.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "whynets.cli.main", "run", name, "--preset", preset, "--out", str(out),
+               "--device", device]
+        with open(log, "w") as handle:
+            return name, subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env).returncode, log
+
+    records, crashed = {}, []
+    with ThreadPoolExecutor(jobs) as pool:
+        for future in as_completed([pool.submit(one, name) for name in names]):
+            name, code, log = future.result()
+            path = out / name / get(name).preset(preset).hash() / "results.json"
+            if code != 0 or not path.exists():
+                tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-15:])
+                err_console.print(f"[red]{name}: exited with {code}[/]; last lines of {log}:\n{tail}")
+                crashed.append(name)
+                continue
+            records[name] = json.loads(path.read_text())
+            err_console.print(f"{name}: {records[name]['wall_s']:.1f} s, {summary(records[name]['claims'])}")
+    if crashed:
+        err_console.print(f"[red]{len(crashed)} experiment(s) crashed:[/] {', '.join(crashed)}")
+        raise typer.Exit(1)
+    return records
