@@ -68,6 +68,14 @@ def test_reproduce_in_parallel_processes_equals_one_by_one(tmp_path):
     assert (tmp_path / "b" / "min-norm" / "reproduce.log").exists() and (tmp_path / "b" / "report.html").exists()
 
 
+def test_reproduce_in_parallel_reports_a_crashed_experiment(tmp_path, monkeypatch):
+    monkeypatch.setenv("WHYNETS_THREADS", "many")  # every experiment process stops at start-up
+    res = runner.invoke(app, ["reproduce", "min-norm", "--preset", "smoke", "--device", "cpu", "--jobs", "2",
+                              "--out", str(tmp_path)])
+    assert res.exit_code == 1
+    assert "min-norm: exited with 1" in res.output and "WHYNETS_THREADS must be a positive" in res.output
+
+
 def test_report_on_empty_dir(tmp_path):
     res = runner.invoke(app, ["report", str(tmp_path)])
     assert res.exit_code == 2 and "no results.json" in res.output

@@ -28,6 +28,8 @@ def configure_threads(threads: int | None = None) -> int:
             available = len(os.sched_getaffinity(0))
         except AttributeError:
             available = os.cpu_count() or 1
+        if env and not (env.strip().isdigit() and int(env) > 0):
+            raise ValueError(f"WHYNETS_THREADS must be a positive whole number of threads, got {env!r}")
         threads = int(env) if env else available
     torch.set_num_threads(max(1, threads))
     return torch.get_num_threads()
