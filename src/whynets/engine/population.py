@@ -6,6 +6,11 @@ matmul per layer. Autograd flows through the vmapped forward: the total loss is 
 members' losses, so each member's gradient is exactly the gradient of its own loss, and elementwise
 optimizers (SGD, Adam) then update every member exactly as they would alone.
 
+MLPs and 1-D CNNs take a fast path instead of vmap: the same function written directly as batched
+matmuls on the stacked weights (convolutions by im2col), with a fused linear layer whose backward forms
+the weight gradient in the weight's layout. It is tested against every member run as a plain module
+(logits and gradients). Models with active dropout train through vmap, which draws each member's noise.
+
 Randomness is explicit: member k is initialized from ``Generator().manual_seed(mix(seed_k, "init"))``,
 so a member's initial weights do not depend on K or on its neighbours.
 """
