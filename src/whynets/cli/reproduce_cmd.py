@@ -26,21 +26,16 @@ def register(app: typer.Typer) -> None:
         from whynets.experiments import names as all_names
         from whynets.report import build_report
 
-        from .run_cmd import run_one
-
         chosen = list(names or all_names())
         unknown = [n for n in chosen if n not in all_names()]
         if unknown:
             err_console.print(f"[red]error:[/] unknown experiment(s) {unknown}; known: {', '.join(all_names())}")
             raise typer.Exit(2)
         folders, claims, started = [], [], time.perf_counter()
-        records = _run_parallel(chosen, preset, out, device, jobs) if jobs > 1 else {}
+        records = (_run_parallel if jobs > 1 else _run_serial)(chosen, preset, out, device, jobs)
         for name in chosen:
-            record = records[name] if jobs > 1 else run_one(name, preset, [], out, device)
-            folders.append(out / name / record["spec_hash"])
-            claims += record["claims"]
-            if jobs == 1:
-                err_console.print(f"{name}: {record['wall_s']:.1f} s, {summary(record['claims'])}")
+            folders.append(out / name / records[name]["spec_hash"])
+            claims += records[name]["claims"]
         paths = build_report(out, only=folders, redraw_figures=False)
         console.print(claims_table(claims, f"claims ({preset}) — {time.perf_counter() - started:.0f} s"))
         console.print(f"claims: {paths['claims']}\nreport: {paths['html']}")
@@ -50,6 +45,21 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         counts = summary(claims)
         console.print(json.dumps(counts))
+
+
+def _done(name: str, record: dict) -> None:
+    err_console.print(f"{name}: {record['wall_s']:.1f} s, {summary(record['claims'])}")
+
+
+def _run_serial(names: list[str], preset: str, out: Path, device: str, jobs: int = 1) -> dict[str, dict]:
+    """Each experiment in this process, one after another."""
+    from .run_cmd import run_one
+
+    records = {}
+    for name in names:
+        records[name] = run_one(name, preset, [], out, device)
+        _done(name, records[name])
+    return records
 
 
 def _run_parallel(names: list[str], preset: str, out: Path, device: str, jobs: int) -> dict[str, dict]:
@@ -87,7 +97,7 @@ def _run_parallel(names: list[str], preset: str, out: Path, device: str, jobs: i
                 crashed.append(name)
                 continue
             records[name] = json.loads(path.read_text())
-            err_console.print(f"{name}: {records[name]['wall_s']:.1f} s, {summary(records[name]['claims'])}")
+            _done(name, records[name])
     if crashed:
         err_console.print(f"[red]{len(crashed)} experiment(s) crashed:[/] {', '.join(crashed)}")
         raise typer.Exit(1)
