@@ -103,3 +103,8 @@ def test_bench_hessian_quick():
         assert math.isnan(ratio)
     else:
         assert ratio > 0 and "PyHessian" in res.stdout
+
+
+def test_bench_hessian_refuses_a_gpu():
+    res = runner.invoke(app, ["bench", "hessian", "--device", "cuda"])
+    assert res.exit_code == 2 and "CPU only" in res.output

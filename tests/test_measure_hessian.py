@@ -28,8 +28,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated
 def tiny_problem(seed=0, bn=False, dtype=torch.float64):
     """An 8-16-5 tanh MLP (229 parameters; with BatchNorm 261) on 60 random examples in two batches."""
     g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # nn.Linear's init reads the global RNG (so seed it first); the instruments never do
     layers = [nn.Linear(8, 16)] + ([nn.BatchNorm1d(16)] if bn else []) + [nn.Tanh(), nn.Linear(16, 5)]
-    torch.manual_seed(seed)  # nn.Linear's init reads the global RNG; the instruments never do
     model = nn.Sequential(*layers).to(dtype)
     x = torch.randn(60, 8, generator=g, dtype=dtype)
     y = torch.randint(0, 5, (60,), generator=g)
@@ -257,6 +257,7 @@ def test_randomness_is_explicit(tiny):
 def test_cuda_matches_cpu(tiny):
     model, batches, H, evals = tiny
     cuda_model = tiny_problem()[0].cuda()
+    assert all(torch.equal(p.cpu(), q) for p, q in zip(cuda_model.parameters(), model.parameters()))
     cuda_batches = [(x.cuda(), y.cuda()) for x, y in batches]
     V = torch.randn(3, H.shape[0], dtype=torch.float64)
     assert torch.allclose(hessian_vector_product(cuda_model, CE, cuda_batches, V.cuda()).cpu(), V @ H, atol=1e-10)

@@ -24,24 +24,34 @@ from whynets.models import ModelSpec, build
 __all__ = ["run", "sgemm_gflops"]
 
 
-def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:
-    a = torch.randn(n, n)
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def sgemm_gflops(n: int = 2048, repeats: int = 5, device: torch.device | str = "cpu") -> float:
+    device = torch.device(device)
+    a = torch.randn(n, n, device=device)
     a @ a
+    _sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
         a @ a
+    _sync(device)
     return repeats * 2 * n ** 3 / (time.perf_counter() - start) / 1e9
 
 
-def gemm_floor_seconds(k: int, batch: int, dims: list[int], steps: int, repeats: int = 20) -> float:
+def gemm_floor_seconds(k: int, batch: int, dims: list[int], steps: int, repeats: int = 20,
+                       device: torch.device | str = "cpu") -> float:
     """Seconds that ``steps`` training steps of K stacked MLPs spend in their batched matmuls ALONE
     (per layer: the forward h·Wᵀ, the weight gradient gᵀ·h and, above the first layer, the input
     gradient g·W), with no autograd, activations, loss or optimizer: the floor under any population
     engine built on torch's bmm on this machine, and so a ceiling on its speed-up."""
+    device = torch.device(device)
     gen = torch.Generator().manual_seed(0)
-    hs = [torch.randn(k, batch, d, generator=gen) for d in dims[:-1]]
-    gs = [torch.randn(k, batch, d, generator=gen) for d in dims[1:]]
-    ws = [torch.randn(k, o, i, generator=gen) for i, o in zip(dims[:-1], dims[1:])]
+    hs = [torch.randn(k, batch, d, generator=gen).to(device) for d in dims[:-1]]
+    gs = [torch.randn(k, batch, d, generator=gen).to(device) for d in dims[1:]]
+    ws = [torch.randn(k, o, i, generator=gen).to(device) for i, o in zip(dims[:-1], dims[1:])]
 
     def one_step():
         for layer, (h, g, w) in enumerate(zip(hs, gs, ws)):
@@ -50,9 +60,11 @@ def gemm_floor_seconds(k: int, batch: int, dims: list[int], steps: int, repeats:
             if layer > 0:
                 torch.bmm(g, w)
     one_step()
+    _sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
         one_step()
+    _sync(device)
     return (time.perf_counter() - start) / repeats * steps
 
 
@@ -69,6 +81,7 @@ def _sequential(models: list[nn.Module], seeds: list[int], ds, steps: int, batch
             epoch, pos = divmod(step, per_epoch)
             if pos == 0:
                 order = torch.randperm(n, generator=torch.Generator().manual_seed(mix_seed(seed, "data", epoch)))
+                order = order.to(ds.x.device)
             idx = order[pos * batch:(pos + 1) * batch]
             loss = F.cross_entropy(model(ds.x[idx]), ds.y[idx])
             opt.zero_grad()
@@ -80,7 +93,10 @@ def _sequential(models: list[nn.Module], seeds: list[int], ds, steps: int, batch
     return accs
 
 
-def run(out: Callable[[str], None] = print, quick: bool = False) -> float:
+def run(out: Callable[[str], None] = print, quick: bool = False, device: str = "cpu") -> float:
+    """The bench on ``device`` (``cpu``, the target's setting, or ``cuda`` for the GPU's figures)."""
+    from whynets.engine import resolve_device
+    device = resolve_device(device)
     k, steps, batch, lr = (8, 30, 100, 1e-3) if quick else (64, 400, 100, 1e-3)
     ds = load(DataSpec())
     spec = ModelSpec(kind="mlp", width=128, depth=2)
@@ -88,23 +104,32 @@ def run(out: Callable[[str], None] = print, quick: bool = False) -> float:
     macs = 40 * 128 + 128 * 128 + 128 * 10
     flops = steps * k * batch * 2 * macs * 3  # forward + backward (2 matmuls) per layer
     out(f"population bench: K={k} MLPs 40-128-128-10, {steps} Adam steps of batch {batch}, "
+        f"device {device}{' (' + torch.cuda.get_device_name(device) + ')' if device.type == 'cuda' else ''}, "
         f"threads={torch.get_num_threads()}, torch {torch.__version__}")
-    gemm = sgemm_gflops()
+    gemm = sgemm_gflops(device=device)
     out(f"machine sgemm (2048x2048): {gemm:.1f} GFLOP/s")
+    dsd = ds.to(device)
+
+    def build_at(seed: int) -> nn.Module:
+        return build(spec, (40,), 10, torch.Generator().manual_seed(seed)).to(device)
 
     # warm-up both paths once (allocator, kernels)
-    pop = population_for(spec, ds, seeds)
+    pop = population_for(spec, ds, seeds, device)
     train(pop, ds, TrainSpec(lr=lr, batch_size=batch, steps=5, eval_points=2))
-    _sequential([build(spec, (40,), 10, torch.Generator().manual_seed(0))], [0], ds, 5, batch, lr)
+    _sequential([build_at(0)], [0], dsd, 5, batch, lr)
 
-    pop = population_for(spec, ds, seeds)
+    pop = population_for(spec, ds, seeds, device)
+    _sync(device)
     start = time.perf_counter()
     result = train(pop, ds, TrainSpec(lr=lr, batch_size=batch, steps=steps, eval_points=2))
+    _sync(device)
     t_pop = time.perf_counter() - start
 
-    models = [build(spec, (40,), 10, torch.Generator().manual_seed(mix_seed(s, "init"))) for s in seeds]
+    models = [build_at(mix_seed(s, "init")) for s in seeds]
+    _sync(device)
     start = time.perf_counter()
-    seq_acc = _sequential(models, seeds, ds, steps, batch, lr)
+    seq_acc = _sequential(models, seeds, dsd, steps, batch, lr)
+    _sync(device)
     t_seq = time.perf_counter() - start
 
     pop_acc = result.final["test_acc"]
@@ -112,7 +137,7 @@ def run(out: Callable[[str], None] = print, quick: bool = False) -> float:
     out(f"population engine : {t_pop:8.2f} s  ({flops / t_pop / 1e9:6.1f} GFLOP/s, {t_pop / steps * 1e3:.2f} ms/step for all {k})")
     out(f"sequential loop   : {t_seq:8.2f} s  ({flops / t_seq / 1e9:6.1f} GFLOP/s, {t_seq / steps / k * 1e3:.2f} ms/step per model)")
     out(f"same models, same data order: max |test acc difference| = {agree:.4f}")
-    floor = gemm_floor_seconds(k, batch, [40, 128, 128, 10], steps)
+    floor = gemm_floor_seconds(k, batch, [40, 128, 128, 10], steps, device=device)
     out(f"batched-matmul floor: {floor:.2f} s for the same steps ({flops / floor / 1e9:.1f} GFLOP/s): "
         f"no engine built on torch.bmm beats {t_seq / floor:.1f}x here; this engine spends "
         f"{t_pop - floor:.2f} s beyond it (activations, loss, Adam, evaluation, data)")

@@ -14,7 +14,8 @@ BENCHES = {"population": "whynets.bench.population", "hessian": "whynets.bench.h
 def register(app: typer.Typer) -> None:
     @app.command("bench")
     def bench(name: str = typer.Argument(..., help=" | ".join(BENCHES)),
-              quick: bool = typer.Option(False, help="a short version (for smoke tests)")) -> None:
+              quick: bool = typer.Option(False, help="a short version (for smoke tests)"),
+              device: str = typer.Option("cpu", help="cpu | cuda | auto (population only; the targets are CPU figures)")) -> None:
         """Run a benchmark; prints ratios measured in this run, the last line is `speedup <ratio>`."""
         if name not in BENCHES:
             err_console.print(f"[red]error:[/] unknown benchmark {name!r}; choose one of {', '.join(BENCHES)}")
@@ -22,4 +23,11 @@ def register(app: typer.Typer) -> None:
         from whynets.engine import configure_threads
 
         configure_threads()
-        importlib.import_module(BENCHES[name]).run(print, quick=quick)
+        module = importlib.import_module(BENCHES[name])
+        if name == "population":
+            module.run(print, quick=quick, device=device)
+        elif device != "cpu":
+            err_console.print(f"[red]error:[/] bench {name} runs on the CPU only (--device {device} was given)")
+            raise typer.Exit(2)
+        else:
+            module.run(print, quick=quick)
