@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 import whynets as wn
 from whynets.experiments import names
@@ -36,3 +37,20 @@ def test_public_api_is_curated():
     assert set(wn.__all__) >= {"run", "experiments", "measure", "data", "models", "Population"}
     for name in wn.__all__:
         assert hasattr(wn, name)
+
+
+def test_auto_device_keeps_tiny_experiments_on_the_cpu(monkeypatch):
+    """Where a GPU is present, ``--device auto`` picks it, except for experiments that declare (with the measured
+    reason) that they run faster on the CPU; ``--device cuda`` still reaches CUDA for those."""
+    from whynets.experiments import get
+    from whynets.runner import choose_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    said = []
+    tiny, big = get("soft-inductive-bias"), get("baselines")
+    assert tiny.cpu_on_auto and not big.cpu_on_auto
+    assert choose_device(tiny, "auto", said.append).type == "cpu"
+    assert said and "soft-inductive-bias runs on the CPU" in said[0] and "--device cuda overrides" in said[0]
+    assert choose_device(big, "auto").type == "cuda"
+    assert choose_device(tiny, "cuda").type == "cuda"
+    assert choose_device(tiny, "cpu").type == "cpu"

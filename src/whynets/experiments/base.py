@@ -48,6 +48,9 @@ class Experiment:
     run: Callable[[Spec, "Context"], dict[str, Any]]
     claims: Callable[[dict[str, Any], Spec], list[Claim]]
     figures: Callable[[dict[str, Any], Spec, Path], list[str]]
+    # Why ``--device auto`` runs this experiment on the CPU even where a GPU is present (tiny models, float64
+    # linear algebra, long chains of small steps: launch-bound on a GPU), or None. ``--device cuda`` still wins.
+    cpu_on_auto: str | None = None
 
     @property
     def spec_type(self) -> type:
