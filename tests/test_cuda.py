@@ -12,6 +12,8 @@ from whynets.measure.hvp import hessian_operator
 from whynets.measure.lanczos import lanczos_eigenpairs
 from whynets.models import ModelSpec
 
+from test_engine import assert_matches_plain_modules  # noqa: E402  (tests/ is on the path under pytest)
+
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 CE = torch.nn.functional.cross_entropy
 
@@ -31,20 +33,8 @@ def test_population_forward_and_gradients_on_cuda_equal_plain_modules(small, mod
     gen = torch.Generator().manual_seed(0)
     idx = torch.randint(0, len(small.y), (3, 20), generator=gen)
     x, y = (small.x[idx], small.y[idx]) if per_member else (small.x[idx[0]], small.y[idx[0]])
-    x, y = x.cuda(), y.cuda()
-    pop.eval()
-    logits = pop(x, per_member=per_member)
+    logits = assert_matches_plain_modules(pop, x.cuda(), y.cuda(), per_member, tol=1e-4)
     assert logits.device.type == "cuda"
-    loss = sum(CE(logits[k], y[k] if per_member else y) for k in range(3))
-    grads = torch.autograd.grad(loss, list(pop.params.values()))
-    for k in range(3):
-        plain = pop.member(k).eval()
-        xk, yk = (x[k], y[k]) if per_member else (x, y)
-        out = plain(xk)
-        assert (out - logits[k]).abs().max().item() < 1e-4
-        g_plain = torch.autograd.grad(CE(out, yk), list(plain.parameters()))
-        for (name, _), g_pop, g in zip(plain.named_parameters(), grads, g_plain):
-            assert (g_pop[k] - g).abs().max().item() < 1e-4, name
 
 
 @pytest.mark.parametrize("model", [ModelSpec(width=32), ModelSpec(kind="cnn1d", width=8)], ids=["mlp", "cnn1d"])

@@ -152,6 +152,25 @@ def test_ntk_parametrization_same_function_distribution():
     assert outs["standard"] == pytest.approx(outs["ntk"], rel=0.2)
 
 
+def assert_matches_plain_modules(pop, x, y, per_member: bool, tol: float) -> torch.Tensor:
+    """Each member of ``pop`` (eval mode) as a plain nn.Module gives the population's logits and gradients on
+    (x, y) (shared, or one batch per member), within ``tol``; returns the population's logits."""
+    k = pop.size
+    pop.eval()
+    logits = pop(x, per_member=per_member)
+    loss = sum(torch.nn.functional.cross_entropy(logits[i], y[i] if per_member else y) for i in range(k))
+    grads = torch.autograd.grad(loss, list(pop.params.values()))
+    for i in range(k):
+        plain = pop.member(i).eval()
+        xi, yi = (x[i], y[i]) if per_member else (x, y)
+        out = plain(xi)
+        assert (out - logits[i]).abs().max().item() < tol
+        g_plain = torch.autograd.grad(torch.nn.functional.cross_entropy(out, yi), list(plain.parameters()))
+        for (name, _), g_pop, g in zip(plain.named_parameters(), grads, g_plain):
+            assert (g_pop[i] - g).abs().max().item() < tol, name
+    return logits
+
+
 @pytest.mark.parametrize("model", [
     ModelSpec(width=24, depth=2),
     ModelSpec(width=16, depth=3, activation="tanh", parametrization="ntk", sigma_b2=0.1),
@@ -167,18 +186,7 @@ def test_stacked_fast_path_equals_each_plain_module(small, model, per_member):
     gen = torch.Generator().manual_seed(0)
     idx = torch.randint(0, len(small.y), (3, 20), generator=gen)
     x, y = (small.x[idx], small.y[idx]) if per_member else (small.x[idx[0]], small.y[idx[0]])
-    pop.eval()
-    logits = pop(x, per_member=per_member)
-    loss = sum(torch.nn.functional.cross_entropy(logits[k], y[k] if per_member else y) for k in range(3))
-    grads = torch.autograd.grad(loss, list(pop.params.values()))
-    for k in range(3):
-        plain = pop.member(k).eval()
-        xk, yk = (x[k], y[k]) if per_member else (x, y)
-        out = plain(xk)
-        assert (out - logits[k]).abs().max().item() < 1e-5
-        g_plain = torch.autograd.grad(torch.nn.functional.cross_entropy(out, yk), list(plain.parameters()))
-        for (name, _), g_pop, g in zip(plain.named_parameters(), grads, g_plain):
-            assert (g_pop[k] - g).abs().max().item() < 1e-5, name
+    logits = assert_matches_plain_modules(pop, x, y, per_member, tol=1e-5)
     with torch.no_grad():  # evaluation (in-place activations) gives the same logits
         assert (pop(x, per_member=per_member) - logits).abs().max().item() == 0.0
 
