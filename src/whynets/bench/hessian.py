@@ -48,6 +48,7 @@ CE = nn.functional.cross_entropy
 LANCZOS_TOL = 1e-2  # residual ≤ 1e-2·‖H‖: eigenvalue error ≲ 1e-4·λ₁²/gap; at 3e-2 Lanczos could stop before a close 5th eigenvalue emerged
 SKETCH = 10  # Hutch++ sketch: the ~C = 10 outlier eigenvalues of a C-class cross-entropy Hessian (Papyan 2019)
 PROBES = 100  # PyHessian's trace probes (its default maxIter)
+DEVICES = ("cpu",)  # the comparison runs PyHessian with cuda=False
 
 
 class CNN(nn.Module):
@@ -250,7 +251,9 @@ def density_check(model, x, y, say) -> None:
             p.grad = None
 
 
-def run(console_print: Callable[[str], None] = print, quick: bool = False) -> float:
+def run(console_print: Callable[[str], None] = print, quick: bool = False, device: str = "cpu") -> float:
+    if device not in DEVICES:
+        raise ValueError(f"bench hessian runs on the CPU only, got device {device!r}")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -23,6 +23,8 @@ from whynets.models import ModelSpec, build
 
 __all__ = ["run", "sgemm_gflops"]
 
+DEVICES = ("cpu", "cuda", "auto")  # what ``whynets bench population --device`` accepts
+
 
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
