@@ -87,6 +87,7 @@ def test_bench_population_quick():
     last = res.stdout.strip().splitlines()[-1]
     assert last.startswith("speedup ") and float(last.split()[1]) > 0
     assert "max |test acc difference| = 0.0000" in res.stdout  # both sides trained the same models
+    assert "floor" in res.stdout and "ceiling" in res.stdout  # what no engine on this machine could beat
 
 
 @pytest.mark.slow
