@@ -109,3 +109,23 @@ def test_bench_hessian_quick():
 def test_bench_hessian_refuses_a_gpu():
     res = runner.invoke(app, ["bench", "hessian", "--device", "cuda"])
     assert res.exit_code == 2 and "CPU only" in res.output
+
+
+def test_jobs_start_the_longest_experiment_first(monkeypatch):
+    from whynets.cli.reproduce_cmd import start_order
+    from whynets.experiments import get, names
+
+    everything = list(names())
+    order = start_order(everything)
+    assert sorted(order) == sorted(everything)
+    walls = [get(n).quick_wall_s for n in order]
+    assert all(w is not None for w in walls), "every experiment declares its quick wall"
+    assert walls == sorted(walls, reverse=True) and order[0] == "double-descent"
+    # an experiment with no declared wall is treated as the longest: it starts first
+    import dataclasses
+
+    import whynets.experiments as experiments
+    unknown = dataclasses.replace(get("min-norm"), quick_wall_s=None)
+    real_get = experiments.get
+    monkeypatch.setattr(experiments, "get", lambda n: unknown if n == "min-norm" else real_get(n))
+    assert start_order(["double-descent", "min-norm"]) == ["min-norm", "double-descent"]

@@ -51,6 +51,9 @@ class Experiment:
     # Why ``--device auto`` runs this experiment on the CPU even where a GPU is present (tiny models, float64
     # linear algebra, long chains of small steps: launch-bound on a GPU), or None. ``--device cuda`` still wins.
     cpu_on_auto: str | None = None
+    # Wall seconds of the quick preset in CI (one thread; 2-core AMD EPYC, 2026-11-22), or None. Only an order:
+    # ``reproduce --jobs N`` starts the longest first, so the last one to finish does not start last.
+    quick_wall_s: float | None = None
 
     @property
     def spec_type(self) -> type:

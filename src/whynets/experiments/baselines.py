@@ -132,6 +132,7 @@ EXPERIMENT = Experiment(
     title="MNIST-1D baselines: logistic, MLP, CNN, GRU, with and without shuffled positions",
     paper="Greydanus & Kobak 2020, Scaling down deep learning with MNIST-1D",
     claim="CNN 94% > MLP 68% > logistic 32%; shuffling the signal drops the CNN to ~56% but not the MLP",
+    quick_wall_s=320,
     presets={
         "smoke": BaselinesSpec(seeds=(0, 1), models=("logistic", "mlp", "cnn1d", "gru"),
                          data=DataSpec(n_train=400, n_test=200), train=TrainSpec(lr=1e-2, steps=30, eval_points=3)),

@@ -209,6 +209,7 @@ EXPERIMENT = Experiment(
     title="Double descent: random features, model-wise and epoch-wise",
     paper="Belkin, Hsu, Ma & Mandal 2019; Nakkiran, Kaplun, Bansal, Yang, Barak & Sutskever 2019",
     claim="test error peaks at the interpolation threshold and falls again beyond it; label noise enlarges the peak",
+    quick_wall_s=1057,
     presets={
         "smoke": DoubleDescentSpec(rf_data=DataSpec(n_train=100, n_test=200), rf_ratios=(0.2, 0.5, 1.0, 2.0, 8.0, 10.0),
                                    rf_seeds=(0,), data=DataSpec(n_train=200, n_test=200), widths=(2, 8, 32),

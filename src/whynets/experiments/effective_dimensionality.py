@@ -182,6 +182,7 @@ EXPERIMENT = Experiment(
           "effective dimensionality revisited",
     claim="N_eff of the Hessian peaks with the test loss at the interpolation threshold and falls for wider nets, "
           "while the parameter count keeps growing",
+    quick_wall_s=96,
     presets={
         "smoke": EffectiveDimensionalitySpec(data=DataSpec(n_train=100, n_test=100, label_noise=0.15),
                                              widths=(2, 4, 8, 16), seeds=(0,), buckets=2, top_k=5, lanczos_steps=20,

@@ -220,6 +220,7 @@ EXPERIMENT = Experiment(
     title="The Hessian spectrum: a bulk near zero plus about C outliers",
     paper="Sagun, Bottou & LeCun 2017 / Sagun, Evci, Güney, Dauphin & Bottou 2018; Papyan 2019",
     claim="bulk near zero + ~C outliers; the bulk grows with the parameters; negative eigenvalues are small",
+    quick_wall_s=127,
     presets={
         "smoke": HessianSpectrumSpec(
             data=DataSpec(n_train=300, n_test=100), model=ModelSpec(width=16, depth=2), seeds=(0,),

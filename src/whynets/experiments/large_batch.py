@@ -175,6 +175,7 @@ EXPERIMENT = Experiment(
     title="Large-batch training ends at sharper minima that generalize worse",
     paper="Keskar, Mudigere, Nocedal, Smelyanskiy & Tang 2017, On large-batch training for deep learning",
     claim="at equal learning rate and matched training loss, batch 1024 ends sharper (λ_max, ε-sharpness) than batch 32",
+    quick_wall_s=88,
     presets={
         "smoke": LargeBatchSpec(data=DataSpec(n_train=256, n_test=100), model=ModelSpec(width=16, depth=2), seeds=(0,),
                                 batch_sizes=(16, 128), budgets=(60, 60), target_loss=2.2, ascent_steps=2,

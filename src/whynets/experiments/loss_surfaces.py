@@ -131,6 +131,7 @@ EXPERIMENT = Experiment(
     title="Wider networks end at more similar losses",
     paper="Choromanska, Henaff, Mathieu, Ben Arous & LeCun 2015, The loss surfaces of multilayer networks",
     claim="the spread of the test loss across seeds shrinks as the network grows (minima concentrate in a band)",
+    quick_wall_s=82,
     presets={
         "smoke": LossSurfacesSpec(data=DataSpec(n_train=300, n_test=200), n_val=100, widths=(4, 32), seeds=(0, 1, 2),
                                   train=TrainSpec(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=50, steps=40,

@@ -183,6 +183,7 @@ EXPERIMENT = Experiment(
     paper="Gunasekar et al. 2017, Implicit regularization in matrix factorization; Arora, Cohen, Hu & Luo 2019, "
           "Implicit regularization in deep matrix factorization",
     claim="GD on depth >= 2 factorizations from small init completes low-rank matrices; deeper needs fewer entries",
+    quick_wall_s=255,
     presets={
         "smoke": MatrixFactorizationSpec(size=20, rank=1, mask_seeds=(0,), observations=(120, 250), steps=600),
         "quick": MatrixFactorizationSpec(),

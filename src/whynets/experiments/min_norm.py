@@ -228,6 +228,7 @@ EXPERIMENT = Experiment(
     title="SGD finds the minimum-norm solution; exact kernel interpolation generalizes",
     paper="Zhang, Bengio, Hardt, Recht & Vinyals 2017, Understanding deep learning requires rethinking generalization",
     claim="SGD from zero converges to X⁺y; solving Kα = Y exactly gives 100% train accuracy and low test error",
+    quick_wall_s=48,
     presets={
         "smoke": MinNormSpec(ls_n=20, ls_d=60, ls_seeds=(0,), ls_epochs=200, digits=DataSpec(name="digits", n_train=200,
                              n_test=100), mnist1d=DataSpec(n_train=300, n_test=200), seeds=(0,),

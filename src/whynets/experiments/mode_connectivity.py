@@ -198,6 +198,7 @@ EXPERIMENT = Experiment(
     paper="Frankle, Dziugaite, Roy & Carbin 2020, Linear mode connectivity and the lottery ticket hypothesis",
     claim="copies spawned at init land in different basins (error barrier); spawned after early training they are "
           "linearly connected (barrier < 2 points); independent inits are never connected",
+    quick_wall_s=264,
     presets={
         "smoke": ModeConnectivitySpec(data=DataSpec(n_train=300, n_test=200), model=ModelSpec(kind="cnn1d", width=8),
                                       parents=(0, 1), spawn_steps=(0, 10), num_points=5,

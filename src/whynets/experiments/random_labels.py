@@ -148,6 +148,7 @@ EXPERIMENT = Experiment(
     title="Random labels, shuffled/random pixels and Gaussian inputs are all fit",
     paper="Zhang, Bengio, Hardt, Recht & Vinyals 2017, Understanding deep learning requires rethinking generalization",
     claim="an over-parameterized net fits random labels (train 100%, test at chance), only a constant factor slower",
+    quick_wall_s=509,
     presets={
         "smoke": RandomLabelsSpec(seeds=(0, 1), noise=(0.0, 1.0), corruptions=("gaussian",),
                                   data=DataSpec(n_train=200, n_test=200), model=ModelSpec(width=64),

@@ -186,6 +186,7 @@ EXPERIMENT = Experiment(
     title="At critical points the index rises with the loss",
     paper="Dauphin, Pascanu, Gulcehre, Cho, Ganguli & Bengio 2014, Identifying and attacking the saddle point problem",
     claim="critical points found by Newton-type root finding: high-loss ones are saddles, low-loss ones near-minima",
+    quick_wall_s=274,
     presets={
         "smoke": SaddlesSpec(data=DataSpec(n_train=100, n_test=50), pca_dims=5, seeds=(0,), max_iters=10, min_points=2,
                              model=ModelSpec(kind="mlp", width=4, depth=1, activation="tanh"),

@@ -207,6 +207,7 @@ EXPERIMENT = Experiment(
     paper="Wilson 2025, Deep Learning is Not So Mysterious or Different",
     claim="an order-dependent penalty on a high-order polynomial matches the best hard-restricted order on simple and "
           "complex data, while the unpenalized fit overfits and a low-order fit underfits",
+    quick_wall_s=18,
     presets={
         "smoke": SoftInductiveBiasSpec(n_train=20, degree=12, n_test=200, gammas=(1.5, 4.0), seeds=(0, 1)),
         "quick": SoftInductiveBiasSpec(),
