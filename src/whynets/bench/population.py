@@ -53,9 +53,8 @@ def gemm_floor_seconds(k: int, batch: int, dims: list[int], steps: int, repeats:
     engine built on torch's bmm on this machine, and so a ceiling on its speed-up."""
     device = torch.device(device)
     gen = torch.Generator().manual_seed(0)
-    hs = [torch.randn(k, batch, d, generator=gen).to(device) for d in dims[:-1]]
+    hs, ws = _stacked_layers(k, batch, dims, gen, device)
     gs = [torch.randn(k, batch, d, generator=gen).to(device) for d in dims[1:]]
-    ws = [torch.randn(k, o, i, generator=gen).to(device) for i, o in zip(dims[:-1], dims[1:])]
 
     def one_step():
         for layer, (h, g, w) in enumerate(zip(hs, gs, ws)):
@@ -64,6 +63,14 @@ def gemm_floor_seconds(k: int, batch: int, dims: list[int], steps: int, repeats:
             if layer > 0:
                 torch.bmm(g, w)
     return _timed(one_step, repeats, device) * steps
+
+
+def _stacked_layers(k: int, rows: int, dims: list[int], gen: torch.Generator,
+                    device: torch.device) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Random stand-ins for K stacked MLPs: each layer's input (K, rows, in) and weight (K, out, in)."""
+    hs = [torch.randn(k, rows, d, generator=gen).to(device) for d in dims[:-1]]
+    ws = [torch.randn(k, o, i, generator=gen).to(device) for i, o in zip(dims[:-1], dims[1:])]
+    return hs, ws
 
 
 def _timed(fn: Callable[[], object], repeats: int, device: torch.device) -> float:
@@ -85,8 +92,7 @@ def overhead_floor_seconds(k: int, dims: list[int], steps: int, examples: int, e
     device = torch.device(device)
     gen = torch.Generator().manual_seed(1)
     rows = 1000
-    hs = [torch.randn(k, rows, d, generator=gen).to(device) for d in dims[:-1]]
-    ws = [torch.randn(k, o, i, generator=gen).to(device) for i, o in zip(dims[:-1], dims[1:])]
+    hs, ws = _stacked_layers(k, rows, dims, gen, device)
 
     def forward():
         for h, w in zip(hs, ws):
@@ -133,7 +139,8 @@ def run(out: Callable[[str], None] = print, quick: bool = False, device: str = "
     ds = load(DataSpec())
     spec = ModelSpec(kind="mlp", width=128, depth=2)
     seeds = list(range(k))
-    macs = 40 * 128 + 128 * 128 + 128 * 10
+    dims = [40, 128, 128, 10]
+    macs = sum(i * o for i, o in zip(dims[:-1], dims[1:]))
     flops = steps * k * batch * 2 * macs * 3  # forward + backward (2 matmuls) per layer
     out(f"population bench: K={k} MLPs 40-128-128-10, {steps} Adam steps of batch {batch}, "
         f"device {device}{' (' + torch.cuda.get_device_name(device) + ')' if device.type == 'cuda' else ''}, "
@@ -169,11 +176,11 @@ def run(out: Callable[[str], None] = print, quick: bool = False, device: str = "
     out(f"population engine : {t_pop:8.2f} s  ({flops / t_pop / 1e9:6.1f} GFLOP/s, {t_pop / steps * 1e3:.2f} ms/step for all {k})")
     out(f"sequential loop   : {t_seq:8.2f} s  ({flops / t_seq / 1e9:6.1f} GFLOP/s, {t_seq / steps / k * 1e3:.2f} ms/step per model)")
     out(f"same models, same data order: max |test acc difference| = {agree:.4f}")
-    floor = gemm_floor_seconds(k, batch, [40, 128, 128, 10], steps, device=device)
+    floor = gemm_floor_seconds(k, batch, dims, steps, device=device)
     out(f"batched-matmul floor: {floor:.2f} s for the same steps ({flops / floor / 1e9:.1f} GFLOP/s): "
         f"no engine built on torch.bmm beats {t_seq / floor:.1f}x here; this engine spends "
         f"{t_pop - floor:.2f} s beyond it (activations, loss, Adam, evaluation, data)")
-    evaluation, adam = overhead_floor_seconds(k, [40, 128, 128, 10], steps, len(ds.y) + len(ds.y_test), 2, device=device)
+    evaluation, adam = overhead_floor_seconds(k, dims, steps, len(ds.y) + len(ds.y_test), 2, device=device)
     tight = floor + evaluation + adam
     out(f"with the work every engine must also do, timed alone (evaluation matmuls {evaluation:.2f} s, fused Adam "
         f"{adam:.2f} s): floor {tight:.2f} s, ceiling {t_seq / tight:.1f}x; this engine spends {t_pop - tight:.2f} s "
