@@ -2,7 +2,6 @@
 
 from .build import build_report, find_records, redraw
 from .claims import markdown_table, status, summary
-from .figures import save_figure
 from .html import render_html
 
-__all__ = ["build_report", "find_records", "redraw", "markdown_table", "status", "summary", "save_figure", "render_html"]
+__all__ = ["build_report", "find_records", "redraw", "markdown_table", "status", "summary", "render_html"]

@@ -1,10 +1,23 @@
-"""The claims table: Markdown, JSON and a rich table for the terminal."""
+"""The claims table: Markdown, JSON and a rich table for the terminal, each with the interval and margin.
+
+How to read a row: ``estimate [lo, hi]`` is the 95% interval of the number the criterion thresholds (its
+method is in the claim's JSON: t over seeds, bootstrap, Clopper–Pearson); ``margin`` is how far the estimate
+sits from the threshold on the passing side, in interval widths (>= +0.5: the whole interval passes; <= -0.5:
+the whole interval fails; in between: INCONCLUSIVE, the interval straddles the threshold).
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-__all__ = ["fmt", "markdown_table", "summary", "status"]
+from whynets.claims import STATUSES, status
+
+__all__ = ["fmt", "fmt_interval", "fmt_margin", "markdown_table", "summary", "status", "LEGEND"]
+
+LEGEND = ("estimate [95% interval] of the thresholded number; margin = distance of the estimate from the threshold "
+          "on the passing side, in interval widths (|margin| < 0.5: the interval straddles the threshold, "
+          "INCONCLUSIVE)")
 
 
 def fmt(value: Any) -> str:
@@ -19,21 +32,50 @@ def fmt(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
-def status(claim: dict[str, Any]) -> str:
-    if claim["passed"]:
-        return "PASS"
-    return "EXPECTED-FAIL" if claim.get("expected_failure") else "FAIL"
+def fmt_interval(check: dict[str, Any]) -> str:
+    est, (lo, hi) = check["estimate"], check["interval"]
+    if check["op"] == "all":
+        return check["method"]
+    if lo == hi:
+        return f"{fmt(est)} (exact)"
+    return f"{fmt(est)} [{fmt(lo)}, {fmt(hi)}]"
 
 
-def markdown_table(claims: list[dict[str, Any]], wall: dict[str, float] | None = None) -> str:
-    lines = ["| claim | source | criterion | paper | measured | result |", "|---|---|---|---|---|---|"]
+def fmt_margin(margin: float | None) -> str:
+    if margin is None:
+        return "—"
+    if math.isinf(margin):
+        return "+∞" if margin > 0 else "−∞"
+    return f"{margin:+.2f}"
+
+
+def _checks_text(claim: dict[str, Any], sep: str) -> str:
+    return sep.join(f"{c['criterion']}: {fmt_interval(c)} ({c['verdict']})" for c in claim.get("checks", []))
+
+
+def markdown_table(claims: list[dict[str, Any]], wall: dict[str, float] | None = None,
+                   robustness: dict | None = None) -> str:
+    lines = [f"_{LEGEND}_", "", "| claim | source | checks: estimate [95% interval] | paper | margin | result |",
+             "|---|---|---|---|---|---|"]
     for c in claims:
-        lines.append(f"| `{c['id']}` — {c['statement']} | {c['source']} | `{c['criterion']}` | {fmt(c['paper'])} | "
-                     f"{fmt(c['measured'])} | **{status(c)}** |")
-    expected = [c for c in claims if status(c) == "EXPECTED-FAIL"]
-    if expected:
-        lines += ["", "Claims that did not reproduce at this scale (expected findings, listed apart):", ""]
-        lines += [f"- `{c['id']}`: {c['expected_failure']}" for c in expected]
+        checks = _checks_text(c, "<br>") or f"`{c['criterion']}`"
+        lines.append(f"| `{c['id']}` — {c['statement']} | {c['source']} | {checks} | {fmt(c['paper'])} | "
+                     f"{fmt_margin(c.get('margin'))} | **{status(c)}** |")
+    for label, kind, key in (("Claims that did not reproduce at this scale (expected findings, listed apart):",
+                              "EXPECTED-FAIL", "expected_failure"),
+                             ("Inconclusive claims (the interval straddles the threshold; more seeds would decide):",
+                              "INCONCLUSIVE", "expected_failure"),
+                             ("Claims this preset did not measure:", "SKIPPED", "skipped")):
+        rows = [c for c in claims if status(c) == kind]
+        if rows:
+            lines += ["", label, ""]
+            lines += [f"- `{c['id']}`: {c.get(key) or _checks_text(c, '; ')}" for c in rows]
+    if robustness:
+        settings = robustness["settings"]
+        lines += ["", "Robustness (each claim rerun in other settings; reported, not gated):", "",
+                  "| claim | " + " | ".join(settings) + " |", "|---|" + "---|" * len(settings)]
+        lines += [f"| `{cid}` | " + " | ".join(by.get(s, "—") for s in settings) + " |"
+                  for cid, by in robustness["claims"].items()]
     if wall:
         lines += ["", "| experiment | wall time (s) |", "|---|---|"]
         lines += [f"| {k} | {v:.1f} |" for k, v in wall.items()]
@@ -41,7 +83,7 @@ def markdown_table(claims: list[dict[str, Any]], wall: dict[str, float] | None =
 
 
 def summary(claims: list[dict[str, Any]]) -> dict[str, int]:
-    out = {"PASS": 0, "FAIL": 0, "EXPECTED-FAIL": 0}
+    out = {s: 0 for s in STATUSES}
     for c in claims:
         out[status(c)] += 1
-    return out
+    return {k: v for k, v in out.items() if v or k in ("PASS", "FAIL", "INCONCLUSIVE", "EXPECTED-FAIL")}
