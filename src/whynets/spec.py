@@ -19,7 +19,9 @@ Example::
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import difflib
 import hashlib
 import json
 import types
@@ -27,10 +29,15 @@ import typing
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, Iterable, Mapping
 
+from whynets.errors import WhynetsError
+
 __all__ = ["Spec", "SpecError", "parse_value"]
 
 
-class SpecError(ValueError):
+_DEFER_VALIDATION: contextvars.ContextVar[bool] = contextvars.ContextVar("whynets_defer_validation", default=False)
+
+
+class SpecError(WhynetsError, ValueError):
     """A spec or an override was wrong; the message says what and what would be right."""
 
 
@@ -59,7 +66,33 @@ def canonical_json(obj: Any) -> str:
 
 @dataclass(frozen=True)
 class Spec:
-    """Base class of every spec. Subclasses are ``@dataclass(frozen=True)``."""
+    """Base class of every spec. Subclasses are ``@dataclass(frozen=True)``.
+
+    A subclass checks its own ranges in ``validate()`` (called on every construction: presets, ``override``,
+    ``from_dict``) and raises ``SpecError`` naming the field, the value and the valid range."""
+
+    def __post_init__(self) -> None:
+        if not _DEFER_VALIDATION.get():
+            self.validate()
+
+    def validate_tree(self) -> None:
+        """``validate()`` this spec and every nested spec (deepest first)."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Spec):
+                value.validate_tree()
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ``SpecError`` if a field is out of range. The default checks seed fields (names ending in
+        ``seeds``, and ``parents``): a non-empty tuple of distinct non-negative integers."""
+        for f in fields(self):
+            if f.name.endswith("seeds") or f.name == "parents":
+                value = getattr(self, f.name)
+                if isinstance(value, tuple) and (not value or len(set(value)) != len(value)
+                                                 or any(not isinstance(v, int) or v < 0 for v in value)):
+                    raise SpecError(f"{f.name}={value!r}: give at least one seed, distinct non-negative integers "
+                                    f"(e.g. {f.name}=0,1,2)")
 
     # ---- serialization -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -144,13 +177,20 @@ class Spec:
         items = assignments.items() if isinstance(assignments, Mapping) else [_split(a) for a in assignments]
         spec = self
         valid = self.keys()
-        for key, value in items:
-            if key not in valid:
-                nested = [k for k in valid if k.startswith(key + ".")]
-                if nested:
-                    raise SpecError(f"{key!r} is a nested spec; set one of its fields: {', '.join(nested)}")
-                raise SpecError(f"unknown key {key!r}; valid keys: {', '.join(valid)}")
-            spec = spec._set(key.split("."), value, key)
+        token = _DEFER_VALIDATION.set(True)  # the result is checked once all assignments are in (name=npz, path=…)
+        try:
+            for key, value in items:
+                if key not in valid:
+                    nested = [k for k in valid if k.startswith(key + ".")]
+                    if nested:
+                        raise SpecError(f"{key!r} is a nested spec; set one of its fields: {', '.join(nested)}")
+                    close = difflib.get_close_matches(key, valid, n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    raise SpecError(f"unknown key {key!r}{hint}; valid keys: {', '.join(valid)}")
+                spec = spec._set(key.split("."), value, key)
+        finally:
+            _DEFER_VALIDATION.reset(token)
+        spec.validate_tree()
         return spec
 
     def _set(self, path: list[str], value: Any, full_key: str) -> "Spec":

@@ -17,11 +17,14 @@ from whynets.models import ModelSpec, build
 
 from .device import configure_threads, resolve_device
 from .optim import lr_at, make_optimizer
-from .population import Population, mix_seed
+from .padding import padded_population, width_buckets
+from .population import Population, member_generator, mix_seed
+from .state import TrainState, load_state, save_state
 from .train import TrainResult, TrainSpec, eval_steps, evaluate, member_loss, train
 
-__all__ = ["Population", "TrainSpec", "TrainResult", "train", "evaluate", "eval_steps", "member_loss", "mix_seed",
-           "population_for", "make_optimizer", "lr_at", "resolve_device", "configure_threads"]
+__all__ = ["Population", "TrainSpec", "TrainResult", "TrainState", "train", "evaluate", "eval_steps", "member_loss",
+           "mix_seed", "member_generator", "population_for", "padded_population", "width_buckets", "make_optimizer",
+           "lr_at", "resolve_device", "configure_threads", "save_state", "load_state"]
 
 
 def population_for(model: ModelSpec, data: Dataset, seeds: Sequence[int], device: torch.device | str = "cpu") -> Population:

@@ -6,7 +6,13 @@ import os
 
 import torch
 
-__all__ = ["resolve_device", "configure_threads"]
+from whynets.errors import WhynetsError
+
+__all__ = ["resolve_device", "configure_threads", "DeviceError"]
+
+
+class DeviceError(WhynetsError, ValueError):
+    """A device or thread setting that this machine cannot honour."""
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -14,9 +20,10 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"--device {name} was asked for but torch sees no CUDA device (torch {torch.__version__})")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise ValueError(f"unknown device {name!r}; use auto, cpu or cuda[:N]")
+        raise DeviceError(f"--device {name} was asked for but torch sees no CUDA device (torch {torch.__version__}); "
+                          "use --device cpu or --device auto")
+    if name != "cpu" and not (name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit())):
+        raise DeviceError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N")
     return torch.device(name)
 
 
@@ -29,7 +36,8 @@ def configure_threads(threads: int | None = None) -> int:
         except AttributeError:
             available = os.cpu_count() or 1
         if env and not (env.strip().isdigit() and int(env) > 0):
-            raise ValueError(f"WHYNETS_THREADS must be a positive whole number of threads, got {env!r}")
+            raise DeviceError(f"WHYNETS_THREADS must be a positive whole number of threads, got {env!r} "
+                              "(unset it to use one thread per core)")
         threads = int(env) if env else available
     torch.set_num_threads(max(1, threads))
     return torch.get_num_threads()

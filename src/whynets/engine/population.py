@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
-__all__ = ["Population", "mix_seed"]
+__all__ = ["Population", "mix_seed", "member_generator"]
 
 
 def mix_seed(*parts: int | str) -> int:
@@ -36,6 +36,11 @@ def mix_seed(*parts: int | str) -> int:
         h ^= (v + 0x9E3779B97F4A7C15 + ((h << 6) & (2**64 - 1)) + (h >> 2)) & (2**64 - 1)
         h = (h * 0xBF58476D1CE4E5B9) & (2**64 - 1)
     return h & (2**63 - 1)
+
+
+def member_generator(seed: int) -> torch.Generator:
+    """The generator that initializes the member with ``seed``: the one seeding rule of every population."""
+    return torch.Generator().manual_seed(mix_seed(seed, "init"))
 
 
 class _StackedLinear(torch.autograd.Function):
@@ -156,7 +161,7 @@ class Population:
     def build(cls, factory: Callable[[torch.Generator], nn.Module], seeds: Sequence[int],
               device: torch.device | str = "cpu") -> "Population":
         """``factory(generator)`` builds one initialized model; member k gets its own generator."""
-        modules = [factory(torch.Generator().manual_seed(mix_seed(s, "init"))).to(device) for s in seeds]
+        modules = [factory(member_generator(s)).to(device) for s in seeds]
         return cls(modules, seeds)
 
     @property

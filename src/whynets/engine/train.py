@@ -11,7 +11,8 @@
 
 from __future__ import annotations
 
-import os
+import copy
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,11 @@ import torch
 import torch.nn.functional as F
 
 from whynets.data import Dataset
-from whynets.spec import Spec
+from whynets.spec import Spec, SpecError
 
-from .optim import lr_at, make_optimizer
+from .optim import OPTIMIZERS, SCHEDULES, lr_at, make_optimizer
 from .population import Population, mix_seed
+from .state import TrainState, load_state, save_state
 
 __all__ = ["TrainSpec", "TrainResult", "train", "evaluate", "eval_steps", "member_loss"]
 
@@ -44,8 +46,43 @@ class TrainSpec(Spec):
     eval_points: int = field(default=20, metadata={"help": "log-spaced measurement steps (incl. 0 and the end)"})
     eval_every: int = field(default=0, metadata={"help": "if > 0, measure every this many steps instead"})
     fit_acc: float = field(default=0.0, metadata={"help": "record each member's first checked step with train accuracy >= this (0 = off)"})
+    fit_loss: float = field(default=0.0, metadata={"help": "also count a member as fitted at its first checked step with "
+                                                           "full-train-set loss <= this (0 = off): a matched loss"})
     fit_check_every: int = field(default=0, metadata={"help": "check full train accuracy every N steps (0 = only at measurements)"})
     stop_at_fit: bool = field(default=False, metadata={"help": "freeze a member once it reaches fit_acc"})
+    fit_hold_steps: int = field(default=0, metadata={"help": "with stop_at_fit: train this many more steps after the "
+                                                             "fit before freezing (the fit is then measured, not "
+                                                             "guaranteed by the stopping rule)"})
+
+
+    def validate(self) -> None:
+        def bad(name: str, rule: str) -> None:
+            raise SpecError(f"train.{name}={getattr(self, name)!r} is out of range: {rule}")
+        if self.optimizer not in OPTIMIZERS:
+            raise SpecError(f"train.optimizer={self.optimizer!r} is unknown; choose one of {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise SpecError(f"train.schedule={self.schedule!r} is unknown; choose one of {', '.join(SCHEDULES)}")
+        if self.loss not in ("ce", "mse"):
+            raise SpecError(f"train.loss={self.loss!r} is unknown; choose ce or mse")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            bad("lr", "a finite learning rate > 0")
+        if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
+            bad("momentum", "0 <= momentum < 1")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            bad("weight_decay", "a finite value >= 0")
+        if self.batch_size < 0:
+            bad("batch_size", "examples per step >= 1, or 0 for the full batch")
+        if self.steps < 1:
+            bad("steps", "at least 1 optimizer step")
+        for name in ("warmup_steps", "eval_every", "fit_check_every", "fit_hold_steps"):
+            if getattr(self, name) < 0:
+                bad(name, ">= 0")
+        if self.eval_points < 1:
+            bad("eval_points", ">= 1 measurement")
+        if not (math.isfinite(self.fit_acc) and 0 <= self.fit_acc <= 1):
+            bad("fit_acc", "an accuracy in [0, 1] (0 = off)")
+        if not (math.isfinite(self.fit_loss) and self.fit_loss >= 0):
+            bad("fit_loss", "a loss >= 0 (0 = off)")
 
 
 @dataclass
@@ -57,6 +94,7 @@ class TrainResult:
     diverged_step: list[int | None]
     steps: int
     wall_s: float = 0.0
+    state: TrainState | None = None  # the end state: a child phase starts from it (not part of to_dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"history": self.history, "final": self.final, "fit_step": self.fit_step, "diverged": self.diverged,
@@ -108,27 +146,36 @@ def _epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(mix_seed(seed, "data", epoch)))
 
 
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+def _resume_state(checkpoint: Path | None, start: TrainState | None, device: torch.device) -> tuple[TrainState | None, bool]:
+    """(state to continue from, whether it came from this phase's own checkpoint)."""
+    if checkpoint is not None and checkpoint.exists():
+        return load_state(checkpoint, device), True
+    return start, False
 
 
-def train(pop: Population, data: Dataset, spec: TrainSpec, *, checkpoint: Path | None = None,
-          measure: Callable[[Population, int], dict[str, list[float]]] | None = None,
+def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState | None = None, until: int | None = None,
+          checkpoint: Path | None = None, measure: Callable[[Population, int], dict[str, list[float]]] | None = None,
           on_measure: Callable[[dict[str, Any]], None] | None = None,
+          on_resume: Callable[[list[dict[str, Any]]], None] | None = None,
           progress: Callable[[int], None] | None = None, checkpoint_seconds: float = 20.0) -> TrainResult:
-    """Train every member of ``pop`` for ``spec.steps`` steps; returns the history and final metrics.
+    """Train every member of ``pop`` from ``start`` (a ``TrainState``; default: step 0) to step ``until``
+    (default: ``spec.steps``), on the schedule of the whole run (``spec.steps``).
 
-    ``measure(pop, step)`` adds per-member values to each measurement row; ``on_measure(row)`` sees
-    each row as it is made (e.g. to append to metrics.jsonl); ``progress(n)`` is told of n steps done.
-    With ``checkpoint`` the state is saved there atomically every ``checkpoint_seconds`` and the run
-    resumes from it if it exists.
+    Training 0 → T in one call equals 0 → k then k → T (``start`` = the first call's ``result.state``) bit for
+    bit on CPU: the LR comes from the step, the data order from (member seed, epoch), the optimizer state is
+    carried over. A phase that ends between measurement steps records one extra row (``phase_end``), which does
+    not count as a fit check. ``measure(pop, step)`` adds per-member values to each measurement row;
+    ``on_measure(row)`` sees each row as it is made; ``on_resume(rows)`` is told the rows a checkpoint already
+    holds; ``progress(n)`` is told of n steps done. With ``checkpoint`` (a ``.safetensors`` path) the state is
+    saved there atomically every ``checkpoint_seconds`` and the phase resumes from it if it exists.
     """
     started = time.perf_counter()
     device = pop.device
     data = data.to(device)
     n, k = len(data.y), pop.size
+    end = spec.steps if until is None else int(until)
+    if not 0 <= end <= spec.steps:
+        raise ValueError(f"train: until={end} must lie in [0, train.steps={spec.steps}]")
     batch = spec.batch_size if 0 < spec.batch_size < n else n
     full_batch = batch == n
     per_epoch = -(-n // batch)
@@ -138,12 +185,29 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, checkpoint: Path |
 
     state = {"step": 0, "history": [], "diverged": [False] * k, "diverged_step": [None] * k,
              "stopped": [False] * k, "fit_step": [None] * k, "frozen": None}
-    if checkpoint is not None and checkpoint.exists():
-        saved = torch.load(checkpoint, map_location=device, weights_only=False)
-        pop.load_state_dict(saved["population"])
-        opt.load_state_dict(saved["optimizer"])
-        state = saved["state"]
-        if progress:
+    resume, own = _resume_state(checkpoint, start, device)
+    if resume is not None:
+        if resume.size != k:
+            raise ValueError(f"train: the start state has {resume.size} members but the population has {k}")
+        if resume.step > end:
+            raise ValueError(f"train: the start state is at step {resume.step}, past until={end}")
+        pop.load_state_dict({"params": resume.params, "buffers": resume.buffers})
+        pop.seeds = list(resume.seeds)
+        if resume.optimizer.get("state"):
+            opt.load_state_dict(copy.deepcopy(resume.optimizer))  # torch keeps the tensors it is given: never alias
+            for g in opt.param_groups:  # this phase's own hyper-parameters (the LR is set every step)
+                g["weight_decay"] = spec.weight_decay
+                if spec.optimizer == "sgd":
+                    g["momentum"] = spec.momentum
+        state = {"step": resume.step, "history": [dict(r) for r in resume.history], "diverged": list(resume.diverged),
+                 "diverged_step": list(resume.diverged_step), "stopped": list(resume.stopped),
+                 "fit_step": list(resume.fit_step),
+                 "frozen": None if resume.frozen is None else {n_: t.clone() for n_, t in resume.frozen.items()}}
+        if own and on_resume:
+            on_resume(state["history"])
+        if own and progress and start is not None:
+            progress(state["step"] - start.step)
+        elif own and progress:
             progress(state["step"])
     last_save = time.perf_counter()
 
@@ -156,40 +220,61 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, checkpoint: Path |
             frozen[name][members] = p.detach()[members]
         state["frozen"] = frozen
 
-    def record(step: int) -> None:
+    def record(step: int, check: bool = True) -> None:
         tr_loss, tr_acc = evaluate(pop, data.x, data.y, spec.loss, data.n_classes)
         te_loss, te_acc = evaluate(pop, data.x_test, data.y_test, spec.loss, data.n_classes)
         row = {"step": step, "train_loss": tr_loss.tolist(), "train_acc": tr_acc.tolist(),
                "test_loss": te_loss.tolist(), "test_acc": te_acc.tolist()}
+        if not check:
+            row["phase_end"] = True
         if measure is not None:
             row.update(measure(pop, step))
         state["history"].append(row)
-        _check_fit(step, tr_acc)
+        if check:
+            _check_fit(step, tr_acc, tr_loss)
         if on_measure:
             on_measure(row)
 
-    def _check_fit(step: int, tr_acc: torch.Tensor) -> None:
-        if spec.fit_acc <= 0:
+    def _check_fit(step: int, tr_acc: torch.Tensor, tr_loss: torch.Tensor) -> None:
+        if spec.fit_acc <= 0 and spec.fit_loss <= 0:
             return
         newly = [i for i in range(k) if state["fit_step"][i] is None and not state["diverged"][i]
-                 and tr_acc[i] >= spec.fit_acc]
+                 and ((spec.fit_acc > 0 and tr_acc[i] >= spec.fit_acc)
+                      or (spec.fit_loss > 0 and tr_loss[i] <= spec.fit_loss))]
         for i in newly:
             state["fit_step"][i] = step
-        if newly and spec.stop_at_fit:
+        if newly and spec.stop_at_fit and spec.fit_hold_steps <= 0:
             for i in newly:
                 state["stopped"][i] = True
             freeze(newly)
 
+    def _release_held(step: int) -> None:
+        """With fit_hold_steps: freeze every member whose hold after its fit has run out."""
+        done = [i for i in range(k) if state["fit_step"][i] is not None and not state["stopped"][i]
+                and not state["diverged"][i] and step - state["fit_step"][i] >= spec.fit_hold_steps]
+        for i in done:
+            state["stopped"][i] = True
+        if done:
+            freeze(done)
+
+    def snapshot() -> TrainState:
+        sd = pop.state_dict()
+        return TrainState(step=state["step"], params=sd["params"], buffers=sd["buffers"],
+                          optimizer=copy.deepcopy(opt.state_dict()),
+                          seeds=list(pop.seeds), history=state["history"], diverged=state["diverged"],
+                          diverged_step=state["diverged_step"], stopped=state["stopped"], fit_step=state["fit_step"],
+                          frozen=state["frozen"])
+
     def save() -> None:
         if checkpoint is not None:
-            _atomic_torch_save({"population": pop.state_dict(), "optimizer": opt.state_dict(), "state": state}, checkpoint)
+            save_state(snapshot(), checkpoint)
 
     pop.train(True)
     order, order_epoch = None, -1
     stochastic = any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in pop.base.modules())
     if state["step"] == 0 and not state["history"]:
         record(0)
-    while state["step"] < spec.steps and not all(state["diverged"][i] or state["stopped"][i] for i in range(k)):
+    while state["step"] < end and not all(state["diverged"][i] or state["stopped"][i] for i in range(k)):
         step = state["step"]
         epoch, pos = divmod(step, per_epoch)
         for g in opt.param_groups:
@@ -232,20 +317,23 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, checkpoint: Path |
                 for name, p in pop.params.items():
                     p[off] = state["frozen"][name][off]
         state["step"] = step + 1
+        if spec.stop_at_fit and spec.fit_hold_steps > 0:
+            _release_held(state["step"])
         if progress:
             progress(1)
         if state["step"] in marks:
             record(state["step"])
-        elif (spec.fit_check_every and state["step"] % spec.fit_check_every == 0 and spec.fit_acc > 0
-              and any(f is None for f in state["fit_step"])):
-            _check_fit(state["step"], evaluate(pop, data.x, data.y, spec.loss, data.n_classes)[1])
+        elif (spec.fit_check_every and state["step"] % spec.fit_check_every == 0
+              and (spec.fit_acc > 0 or spec.fit_loss > 0) and any(f is None for f in state["fit_step"])):
+            loss_now, acc_now = evaluate(pop, data.x, data.y, spec.loss, data.n_classes)
+            _check_fit(state["step"], acc_now, loss_now)
         if checkpoint is not None and time.perf_counter() - last_save > checkpoint_seconds:
             save()
             last_save = time.perf_counter()
     if state["history"][-1]["step"] != state["step"]:
-        record(state["step"])
+        record(state["step"], check=state["step"] in marks)
     save()
     last = state["history"][-1]
-    final = {key: last[key] for key in last if key != "step"}
+    final = {key: last[key] for key in last if key not in ("step", "phase_end")}
     return TrainResult(state["history"], final, state["fit_step"], state["diverged"], state["diverged_step"],
-                       state["step"], time.perf_counter() - started)
+                       state["step"], time.perf_counter() - started, state=snapshot())

@@ -1,0 +1,172 @@
+"""The training state a phase hands to the next, and its file format: safetensors, never pickle.
+
+A ``TrainState`` is everything ``engine.train`` needs to continue exactly where it stopped: the stacked
+parameters and buffers, the optimizer's state (momentum, Adam moments and step counts), the step, the
+measurement history and the per-member flags (diverged, stopped, fit step, the frozen copies of stopped
+members). A phase that ends at step k returns it; a child phase starts from it (``train(..., start=state)``)
+with the same schedule, optimizer state and data order; a spawn (``state.select``) copies members for new
+children, optimizer state included.
+
+On disk it is ONE ``.safetensors`` file: the tensors, and the rest as JSON in the file's metadata. Loading
+parses a tensor table and a JSON string, so no file can make the loader run code (unlike ``torch.load`` of a
+pickle); a file that is not such a checkpoint is refused with an error that says what it is and what to do.
+
+    >>> from whynets.engine.state import load_state, save_state   # save_state(state, path); load_state(path)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from whynets.errors import WhynetsError
+
+__all__ = ["TrainState", "save_state", "load_state", "CheckpointError", "save_tensors", "load_tensors", "FORMAT"]
+
+FORMAT = "whynets-train-state-v1"
+
+
+class CheckpointError(WhynetsError, ValueError):
+    """A checkpoint file could not be read as one (truncated, not safetensors, or not whynets'): the message
+    names the file and what to do."""
+
+
+@dataclass
+class TrainState:
+    step: int
+    params: dict[str, torch.Tensor]
+    buffers: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    seeds: list[int]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    diverged: list[bool] = field(default_factory=list)
+    diverged_step: list[int | None] = field(default_factory=list)
+    stopped: list[bool] = field(default_factory=list)
+    fit_step: list[int | None] = field(default_factory=list)
+    frozen: dict[str, torch.Tensor] | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.seeds)
+
+    def select(self, members: Sequence[int], seeds: Sequence[int] | None = None) -> "TrainState":
+        """A state for a population of copies: member j is a copy of member ``members[j]`` (parameters,
+        buffers, optimizer moments, flags and history), with data-order seed ``seeds[j]``. Optimizer entries
+        without a member axis (Adam's step count) are shared, as they are for the members of one population."""
+        idx = torch.as_tensor(list(members), dtype=torch.long)
+        k = self.size
+
+        def pick(t: torch.Tensor) -> torch.Tensor:
+            return t[idx.to(t.device)].clone() if t.dim() > 0 and t.shape[0] == k else t.clone()
+
+        opt = copy.deepcopy(self.optimizer)
+        opt["state"] = {i: {n: pick(v) if torch.is_tensor(v) else v for n, v in s.items()}
+                        for i, s in self.optimizer["state"].items()}
+        rows = [{key: ([v[m] for m in members] if isinstance(v, list) and len(v) == k else v) for key, v in r.items()}
+                for r in self.history]
+        members = list(members)
+        return TrainState(step=self.step, params={n: pick(t) for n, t in self.params.items()},
+                          buffers={n: pick(t) for n, t in self.buffers.items()}, optimizer=opt,
+                          seeds=list(seeds) if seeds is not None else [self.seeds[m] for m in members], history=rows,
+                          diverged=[self.diverged[m] for m in members],
+                          diverged_step=[self.diverged_step[m] for m in members],
+                          stopped=[self.stopped[m] for m in members], fit_step=[self.fit_step[m] for m in members],
+                          frozen=None if self.frozen is None else {n: pick(t) for n, t in self.frozen.items()})
+
+
+def _atomic_replace(tmp: Path, path: Path) -> None:
+    os.replace(tmp, path)
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
+    """Write tensors (+ string metadata) as safetensors, atomically: a unique temp file, fsync, rename. A failed
+    write removes its temp file and says why (``StoreError`` names a full disk)."""
+    from safetensors.torch import save_file
+
+    from whynets.store.io import write_guard
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    with write_guard(tmp, path):
+        save_file(cpu, str(tmp), metadata=metadata)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        _atomic_replace(tmp, path)
+
+
+def load_tensors(path: Path, device: torch.device | str = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(tensors, metadata) of a safetensors file; anything else is refused with a ``CheckpointError``."""
+    from safetensors import SafetensorError
+    from safetensors.torch import safe_open
+
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt", device=str(device)) as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        head = b""
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(2)
+        except OSError:
+            pass
+        hint = (" (it looks like a pickle, e.g. torch.save: whynets never unpickles files)" if head[:1] == b"\x80"
+                or head == b"PK" else "")
+        raise CheckpointError(f"{path}: not a readable safetensors file{hint} ({err}); delete it or move it aside to "
+                              "recompute") from None
+    return tensors, meta
+
+
+def save_state(state: TrainState, path: Path) -> None:
+    tensors: dict[str, torch.Tensor] = {}
+    for n, t in state.params.items():
+        tensors[f"params/{n}"] = t
+    for n, t in state.buffers.items():
+        tensors[f"buffers/{n}"] = t
+    for n, t in (state.frozen or {}).items():
+        tensors[f"frozen/{n}"] = t
+    opt_rest: dict[str, Any] = {"param_groups": state.optimizer.get("param_groups", []), "state": {}}
+    for i, s in state.optimizer.get("state", {}).items():
+        opt_rest["state"][str(i)] = {}
+        for n, v in s.items():
+            if torch.is_tensor(v):
+                tensors[f"opt/{i}/{n}"] = v
+                opt_rest["state"][str(i)][n] = {"tensor": f"opt/{i}/{n}"}
+            else:
+                opt_rest["state"][str(i)][n] = {"value": v}
+    rest = {"format": FORMAT, "step": state.step, "seeds": state.seeds, "history": state.history,
+            "diverged": state.diverged, "diverged_step": state.diverged_step, "stopped": state.stopped,
+            "fit_step": state.fit_step, "frozen": state.frozen is not None, "optimizer": opt_rest}
+    save_tensors(tensors, path, {"whynets": json.dumps(rest, allow_nan=True)})
+
+
+def load_state(path: Path, device: torch.device | str = "cpu") -> TrainState:
+    tensors, meta = load_tensors(path, device)
+    try:
+        rest = json.loads(meta["whynets"])
+        if rest.get("format") != FORMAT:
+            raise KeyError("format")
+    except (KeyError, json.JSONDecodeError):
+        raise CheckpointError(f"{path}: a safetensors file but not a whynets training state ({FORMAT}); move it aside "
+                              "to recompute") from None
+    opt_state = {}
+    for i, s in rest["optimizer"]["state"].items():
+        opt_state[int(i)] = {n: tensors[v["tensor"]] if "tensor" in v else v["value"] for n, v in s.items()}
+    optimizer = {"state": opt_state, "param_groups": rest["optimizer"]["param_groups"]}
+
+    def part(prefix: str) -> dict[str, torch.Tensor]:
+        return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+    return TrainState(step=int(rest["step"]), params=part("params/"), buffers=part("buffers/"), optimizer=optimizer,
+                      seeds=list(rest["seeds"]), history=rest["history"], diverged=rest["diverged"],
+                      diverged_step=rest["diverged_step"], stopped=rest["stopped"], fit_step=rest["fit_step"],
+                      frozen=part("frozen/") if rest["frozen"] else None)
