@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from whynets.spec import SpecError
 from whynets.data import (DataError, Dataset, DataSpec, gaussian_inputs, label_noise, load, load_idx, load_npz,
                           random_pixels, read_idx, shuffle_pixels)
 
@@ -109,10 +110,11 @@ def test_missing_file_and_label_range(tmp_path):
     np.savez(tmp_path / "c.npz", x=np.zeros((10, 2)), y=np.arange(10))
     with pytest.raises(DataError, match="out of range for 3 classes"):
         load_npz(tmp_path / "c.npz", n_classes=3)
-    with pytest.raises(DataError, match="unknown data source"):
-        load(DataSpec(name="cifar"))
-    with pytest.raises(DataError, match="needs data.path"):
-        load(DataSpec(name="npz"))
+    # a spec is checked where it is built: the error names the field and the valid choices
+    with pytest.raises(SpecError, match="data.name='cifar' is not a data source; choose one of mnist1d"):
+        DataSpec(name="cifar")
+    with pytest.raises(SpecError, match="needs data.path"):
+        DataSpec(name="npz")
 
 
 def _write_idx(path, array, gz=False):

@@ -6,24 +6,31 @@ import torch
 
 import whynets as wn
 from whynets.data import Dataset
-from whynets.experiments.critical_periods import blur, steps_per_epoch, with_deficit
+from whynets.data.corruptions import apply_transform, blur
+from whynets.experiments.critical_periods import steps_per_epoch
 from whynets.engine import TrainSpec
 from whynets.measure.fisher import fisher_trace
 from whynets.models import ModelSpec, build
 
 
-def test_smoke_run_records_claims_and_figure(tmp_path):
-    record = wn.run("critical-periods", preset="smoke", out=tmp_path, device="cpu")
+def test_smoke_run_records_claims_and_figure(smoke):
+    record = smoke.record("critical-periods")
     ids = {c["id"] for c in record["claims"]}
     assert ids == {"critical-periods/blur-late-damage", "critical-periods/damage-grows-with-k",
                    "critical-periods/flip-no-damage", "critical-periods/fisher-rises-then-falls"}
     res = record["results"]
     assert set(res["test_acc"]) == {"clean", "blur@2", "blur@4", "flip@4"}
     assert res["fisher"]["epoch"] == [0, 2, 4, 6]  # every fisher_every = 2 epochs of the 6-epoch clean run
-    folder = tmp_path / "critical-periods" / record["spec_hash"]
+    folder = smoke.folder("critical-periods")
     assert (folder / "figures" / "critical_periods.png").stat().st_size > 1000
     assert json.loads((folder / "figures" / "critical_periods.json").read_text())["fisher"]["mean"]
-    assert not list(folder.glob("cells/*/phase1.pt"))  # phase checkpoints are cleaned up with the cell
+    cells = smoke.out / "critical-periods" / "cells"
+    assert not list(cells.glob("*/checkpoint.safetensors"))  # checkpoints are cleaned up with the cell
+    # the deficit is one chain of phases; each clean child continues a phase of it (lineage in cells.json)
+    lineage = {c["cell"]: c["parent"] for c in json.loads((folder / "cells.json").read_text())}
+    chain = [k for k in lineage if "until_epoch" in k]
+    assert len(chain) == 3 and lineage[chain[0]] is None  # blur until 2, then 4; flip until 4
+    assert any(lineage[k] == chain[0] for k in chain[1:])  # blur 0 -> 2 -> 4: the second continues the first
 
 
 def test_blur_keeps_linear_trends_and_removes_the_finest_detail():
@@ -37,9 +44,10 @@ def test_blur_keeps_linear_trends_and_removes_the_finest_detail():
     g = torch.Generator().manual_seed(0)
     zeros = torch.zeros(6, dtype=torch.long)
     ds = Dataset(torch.randn(6, 40, generator=g), zeros, torch.randn(3, 40, generator=g), zeros[:3], {"n_classes": 2})
-    flipped = with_deficit(with_deficit(ds, "flip", 4), "flip", 4)
+    flipped = apply_transform(apply_transform(ds, "flip"), "flip")
     assert torch.equal(flipped.x, ds.x) and torch.equal(flipped.x_test, ds.x_test)
-    assert steps_per_epoch(ds, TrainSpec(batch_size=4)) == 2 and steps_per_epoch(ds, TrainSpec(batch_size=0)) == 1
+    assert not torch.equal(apply_transform(ds, "flip").x, ds.x)
+    assert steps_per_epoch(6, TrainSpec(batch_size=4)) == 2 and steps_per_epoch(6, TrainSpec(batch_size=0)) == 1
 
 
 def test_fisher_trace_of_softmax_regression_matches_its_closed_form():

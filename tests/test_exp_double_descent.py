@@ -14,13 +14,12 @@ IDS = {"rf-peak-at-n", "rf-peak-height", "rf-second-descent", "rf-below-first-mi
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    return wn.run("double-descent", preset="smoke", out=out, device="cpu"), out
+def dd(smoke):
+    return smoke.record("double-descent"), smoke.out
 
 
-def test_smoke_run_records_claims_and_three_figures(smoke):
-    record, out = smoke
+def test_smoke_run_records_claims_and_three_figures(dd):
+    record, out = dd
     assert {c["id"] for c in record["claims"]} == {f"double-descent/{i}" for i in IDS}
     folder = out / "double-descent" / record["spec_hash"] / "figures"
     for name in ("random_features", "model_wise", "epoch_wise"):
@@ -30,14 +29,14 @@ def test_smoke_run_records_claims_and_three_figures(smoke):
     assert mw["params"] == [40 * h + h + h * h + h + 10 * h + 10 for h in mw["widths"]]  # 40-h-h-10 with biases
 
 
-def test_padding_stays_exactly_zero_in_the_sweep(smoke):
+def test_padding_stays_exactly_zero_in_the_sweep(dd):
     # zero incoming/outgoing weights and biases get exactly zero gradients (ReLU(0) = 0), so SGD never moves them
-    for level in smoke[0]["results"]["model_wise"]["noise"].values():
+    for level in dd[0]["results"]["model_wise"]["noise"].values():
         assert level["padding_max"] == 0.0
 
 
-def test_min_norm_random_features_interpolate_from_n_on_and_peak_at_n(smoke):
-    rf = smoke[0]["results"]["random_features"]
+def test_min_norm_random_features_interpolate_from_n_on_and_peak_at_n(dd):
+    rf = dd[0]["results"]["random_features"]
     n, grid, curve = rf["n"], rf["grid"], rf["ridgeless"]["mean"]
     for g, mse in zip(grid, curve["train_mse"]):
         # below n the least-squares fit leaves a residual; from N = n on, N >= n generic features interpolate

@@ -14,8 +14,8 @@ from whynets.measure.effdim import effective_dimensionality
 from whynets.measure.lanczos import hessian_eigenpairs
 
 
-def test_smoke_run_records_claims_and_figure(tmp_path):
-    record = wn.run("effective-dimensionality", preset="smoke", out=tmp_path, device="cpu")
+def test_smoke_run_records_claims_and_figure(smoke):
+    record = smoke.record("effective-dimensionality")
     assert {c["id"] for c in record["claims"]} == {"effective-dimensionality/test-loss-double-descent",
                                                    "effective-dimensionality/neff-tracks-test-loss",
                                                    "effective-dimensionality/params-grow-neff-falls"}
@@ -23,15 +23,15 @@ def test_smoke_run_records_claims_and_figure(tmp_path):
     # a 40-h-h-10 MLP has 40h + h + h^2 + h + 10h + 10 parameters
     assert res["params"] == [h * h + 52 * h + 10 for h in res["widths"]]
     assert all(0 <= n <= 5 for n in res["n_eff"])  # at most one per eigenvalue kept (top_k = 5)
-    folder = tmp_path / "effective-dimensionality" / record["spec_hash"] / "figures"
+    folder = smoke.folder("effective-dimensionality") / "figures"
     assert (folder / "effective_dimensionality.png").stat().st_size > 1000
     assert json.loads((folder / "effective_dimensionality.json").read_text())["n_eff"] == res["n_eff"]
 
 
-def test_padded_member_has_the_hessian_of_the_net_trained_alone(tmp_path):
+def test_padded_member_has_the_hessian_of_the_net_trained_alone(smoke):
     # padding is exact: width 4 trained inside a population padded to 8 is the width-4 net trained alone, so its
     # top Hessian eigenvalues (same Lanczos start) and N_eff agree to float rounding
-    record = wn.run("effective-dimensionality", preset="smoke", out=tmp_path, device="cpu")
+    record = smoke.record("effective-dimensionality")
     spec = EXPERIMENT.preset("smoke")
     ds = load(spec.data)
     pop = population_for(replace(spec.model, width=4), ds, [0])

@@ -10,12 +10,12 @@ from whynets.experiments.hessian_spectrum import exact_spectrum, outlier_count
 from whynets.measure.hvp import ModelLoss
 
 
-def test_smoke_run_records_claims_and_figure(tmp_path):
-    record = wn.run("hessian-spectrum", preset="smoke", out=tmp_path, device="cpu")
+def test_smoke_run_records_claims_and_figure(smoke):
+    record = smoke.record("hessian-spectrum")
     ids = {c["id"] for c in record["claims"]}
     assert {"hessian-spectrum/outliers-about-C", "hessian-spectrum/bulk-near-zero",
             "hessian-spectrum/bulk-grows-with-width", "hessian-spectrum/small-negative"} == ids
-    folder = tmp_path / "hessian-spectrum" / record["spec_hash"] / "figures"
+    folder = smoke.folder("hessian-spectrum") / "figures"
     assert (folder / "hessian_spectrum.png").stat().st_size > 1000
     assert json.loads((folder / "hessian_spectrum.json").read_text())["bulk_share"]
     for width in record["results"]["sweep"].values():  # the full spectrum of every member, P eigenvalues

@@ -11,11 +11,11 @@ from whynets.experiments.large_batch import _first_crossing
 from whynets.measure.lanczos import hessian_eigenpairs
 
 
-def test_smoke_run_records_claims_and_figure(tmp_path):
-    record = wn.run("large-batch", preset="smoke", out=tmp_path, device="cpu")
+def test_smoke_run_records_claims_and_figure(smoke):
+    record = smoke.record("large-batch")
     ids = {c["id"] for c in record["claims"]}
     assert {"large-batch/sharper-lambda-max", "large-batch/sharper-epsilon", "large-batch/tests-worse"} == ids
-    folder = tmp_path / "large-batch" / record["spec_hash"] / "figures"
+    folder = smoke.folder("large-batch") / "figures"
     assert (folder / "large_batch.png").stat().st_size > 1000
     assert json.loads((folder / "large_batch.json").read_text())["SB"]["curve"]
     for regime in record["results"]["regimes"].values():  # measured where the loss first fell below the target

@@ -7,14 +7,15 @@ import torch
 import whynets as wn
 from whynets.data import Dataset
 from whynets.engine import TrainSpec, population_for, train
-from whynets.experiments.loss_surfaces import early_stopped, split
+from whynets.data.corruptions import hold_out
+from whynets.experiments.loss_surfaces import early_stopped
 from whynets.models import ModelSpec
 
 
-def test_smoke_run_records_claims_and_figure(tmp_path):
-    record = wn.run("loss-surfaces", preset="smoke", out=tmp_path, device="cpu")
+def test_smoke_run_records_claims_and_figure(smoke):
+    record = smoke.record("loss-surfaces")
     assert {c["id"] for c in record["claims"]} == {"loss-surfaces/spread-shrinks", "loss-surfaces/band-is-lower"}
-    folder = tmp_path / "loss-surfaces" / record["spec_hash"] / "figures"
+    folder = smoke.folder("loss-surfaces") / "figures"
     assert (folder / "loss_surfaces.png").stat().st_size > 1000
     data = json.loads((folder / "loss_surfaces.json").read_text())
     assert set(data["test_loss"]) == {"4", "32"} and all(len(v) == 3 for v in data["test_loss"].values())
@@ -35,8 +36,9 @@ def test_convex_model_has_one_minimum_so_the_spread_vanishes():
     x, x_test = torch.randn(120, 5, generator=g), torch.randn(60, 5, generator=g)
     w = torch.randn(5, 3, generator=g)
     y, y_test = (x @ w + torch.randn(120, 3, generator=g)).argmax(1), (x_test @ w).argmax(1)
-    ds, _, _ = split(Dataset(torch.cat([x, x[:10]]), torch.cat([y, y[:10]]), x_test, y_test,
-                             {"name": "toy", "n_classes": 3}), 10)
+    ds = hold_out(Dataset(torch.cat([x, x[:10]]), torch.cat([y, y[:10]]), x_test, y_test,
+                          {"name": "toy", "n_classes": 3}), 10)
+    assert len(ds.y) == 120 and torch.equal(ds.x_val, x[:10])
     spec = TrainSpec(optimizer="sgd", lr=0.5, momentum=0.9, batch_size=0, steps=300, weight_decay=1e-2, eval_points=2)
     convex = train(population_for(ModelSpec(kind="logistic"), ds, range(6)), ds, spec).final["test_loss"]
     mlp = ModelSpec(kind="mlp", width=3, depth=1)

@@ -7,15 +7,16 @@ import torch
 
 import whynets as wn
 from whynets.experiments.matrix_factorization import MatrixFactorizationSpec, _cell
-from whynets.measure.matrix_completion import low_rank_matrix, min_nuclear_norm_completion, nuclear_norm, observation_mask
+from whynets.solvers.matrix_completion import low_rank_matrix, min_nuclear_norm_completion, nuclear_norm, observation_mask
 
 
-def test_smoke_run_records_claims_and_figure(tmp_path):
-    record = wn.run("matrix-factorization", preset="smoke", out=tmp_path, device="cpu")
+def test_smoke_run_records_claims_and_figure(smoke):
+    record = smoke.record("matrix-factorization")
     ids = {c["id"] for c in record["claims"]}
-    assert {"matrix-factorization/deep-recovers", "matrix-factorization/depth2-min-nuclear",
+    assert {"matrix-factorization/shallow-fails", "matrix-factorization/depth2-recovers",
+            "matrix-factorization/depth3-recovers", "matrix-factorization/depth2-min-nuclear",
             "matrix-factorization/deeper-lower-rank", "matrix-factorization/deeper-needs-fewer"} <= ids
-    folder = tmp_path / "matrix-factorization" / record["spec_hash"] / "figures"
+    folder = smoke.folder("matrix-factorization") / "figures"
     assert (folder / "matrix_factorization.png").stat().st_size > 1000
     assert json.loads((folder / "matrix_factorization.json").read_text())["sweep"]
     # Gunasekar et al.: depth 2 from small init lands on (about) the minimum-nuclear-norm completion

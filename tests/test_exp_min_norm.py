@@ -9,12 +9,12 @@ from whynets.data import Dataset
 from whynets.experiments.min_norm import _kernel_fit, _least_squares
 
 
-def test_smoke_run_records_claims_and_figure(tmp_path):
-    record = wn.run("min-norm", preset="smoke", out=tmp_path, device="cpu")
+def test_smoke_run_records_claims_and_figure(smoke):
+    record = smoke.record("min-norm")
     ids = {c["id"] for c in record["claims"]}
     assert {"min-norm/sgd-zero-init", "min-norm/sgd-nonzero-init", "min-norm/kernel-interpolates",
             "min-norm/digits-generalizes", "min-norm/mnist1d-vs-mlp", "min-norm/gabor-helps"} <= ids
-    folder = tmp_path / "min-norm" / record["spec_hash"] / "figures"
+    folder = smoke.folder("min-norm") / "figures"
     assert (folder / "min_norm.png").stat().st_size > 1000
     assert json.loads((folder / "min_norm.json").read_text())["kernel_test_error"]
     claims = {c["id"]: c for c in record["claims"]}

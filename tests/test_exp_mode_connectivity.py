@@ -6,12 +6,12 @@ import whynets as wn
 from whynets.experiments.mode_connectivity import child_seeds, onset
 
 
-def test_smoke_run_records_claims_and_figure(tmp_path):
-    record = wn.run("mode-connectivity", preset="smoke", out=tmp_path, device="cpu")
+def test_smoke_run_records_claims_and_figure(smoke):
+    record = smoke.record("mode-connectivity")
     ids = {c["id"] for c in record["claims"]}
     assert {"mode-connectivity/unstable-at-init", "mode-connectivity/stable-early",
             "mode-connectivity/independent-inits-not-connected", "mode-connectivity/mlp-stable-at-init"} == ids
-    folder = tmp_path / "mode-connectivity" / record["spec_hash"] / "figures"
+    folder = smoke.folder("mode-connectivity") / "figures"
     assert (folder / "mode_connectivity.png").stat().st_size > 1000
     data = json.loads((folder / "mode_connectivity.json").read_text())
     assert data["spawn_steps"] == [0, 10] and len(data["t"]) == 5
@@ -23,7 +23,7 @@ def test_convex_model_has_no_loss_barrier(tmp_path):
     # the loss of multinomial logistic regression is convex in its parameters: along the straight line between any
     # two solutions it stays below the chord, so the loss barrier is exactly 0 (the maximum is at the end points)
     record = wn.run("mode-connectivity", preset="smoke", out=tmp_path, device="cpu",
-                    overrides=["model.kind=logistic", "control_lr=0"])
+                    overrides=["model.kind=logistic", "control_lr=0"], escalate=False)
     barriers = [b for row in record["results"]["loss_barrier"] for b in row]
     assert len(barriers) == 4 and max(barriers) <= 1e-6
     assert "control" not in record["results"]

@@ -8,13 +8,14 @@ import torch
 
 import whynets as wn
 from whynets.data import Dataset
-from whynets.experiments.saddles import find_critical_point, whitened_pca
+from whynets.experiments.saddles import whitened_pca
+from whynets.measure.critical_points import find_critical_point
 
 
-def test_smoke_run_records_claims_and_figure(tmp_path):
-    record = wn.run("saddles", preset="smoke", out=tmp_path, device="cpu")
+def test_smoke_run_records_claims_and_figure(smoke):
+    record = smoke.record("saddles")
     assert [c["id"] for c in record["claims"]] == ["saddles/index-rises-with-loss"]
-    folder = tmp_path / "saddles" / record["spec_hash"] / "figures"
+    folder = smoke.folder("saddles") / "figures"
     assert (folder / "saddles.png").stat().st_size > 1000
     assert json.loads((folder / "saddles.json").read_text())["index"]
     for p in record["results"]["points"]:

@@ -6,12 +6,12 @@ import whynets as wn
 from whynets.experiments.soft_inductive_bias import SoftInductiveBiasSpec, _one_seed
 
 
-def test_smoke_run_records_claims_and_figure(tmp_path):
-    record = wn.run("soft-inductive-bias", preset="smoke", out=tmp_path, device="cpu")
+def test_smoke_run_records_claims_and_figure(smoke):
+    record = smoke.record("soft-inductive-bias")
     ids = {c["id"] for c in record["claims"]}
     assert {"soft-inductive-bias/soft-matches-validated-order", "soft-inductive-bias/soft-matches-oracle-order",
             "soft-inductive-bias/unpenalized-overfits-simple", "soft-inductive-bias/low-order-underfits-complex"} <= ids
-    folder = tmp_path / "soft-inductive-bias" / record["spec_hash"] / "figures"
+    folder = smoke.folder("soft-inductive-bias") / "figures"
     assert (folder / "soft_inductive_bias.png").stat().st_size > 1000
     assert json.loads((folder / "soft_inductive_bias.json").read_text())["simple"]["hard_test_by_order"]
 

@@ -8,29 +8,40 @@ import torch
 import whynets as wn
 from whynets.experiments import names
 
-REQUIRED = {"id", "source", "statement", "criterion", "paper", "measured", "passed"}
+REQUIRED = {"id", "source", "statement", "criterion", "paper", "measured", "passed", "verdict", "margin", "checks"}
+CHECK = {"name", "criterion", "estimate", "interval", "level", "n", "method", "verdict", "margin"}
 
 
 @pytest.mark.parametrize("name", names())
-def test_smoke_preset(name, tmp_path):
-    record = wn.run(name, preset="smoke", out=tmp_path, device="cpu")
+def test_smoke_preset(name, smoke):
+    record = smoke.record(name)
     assert record["claims"], "an experiment must check at least one claim"
     for claim in record["claims"]:
         assert REQUIRED <= set(claim), claim
         assert claim["id"].startswith(name + "/")
-        assert isinstance(claim["passed"], bool)
-        if not claim["passed"] and "expected_failure" in claim:
+        assert claim["passed"] == (claim["verdict"] == "pass")
+        assert claim["verdict"] in ("pass", "fail", "inconclusive", "reported", "skipped")
+        if claim["verdict"] != "skipped":
+            assert claim["checks"], claim["id"]
+        for check in claim["checks"]:
+            assert CHECK <= set(check), check
+            lo, hi = check["interval"]
+            assert lo <= check["estimate"] <= hi or check["op"] == "all", check  # the estimate lies in its interval
+        if "expected_failure" in claim:
+            assert claim["verdict"] in ("fail", "inconclusive")  # attached only to the failure it explains
             assert len(claim["expected_failure"]) > 20  # a reason, not a placeholder
-    folder = tmp_path / name / record["spec_hash"]
-    for f in ("spec.json", "env.json", "results.json", "metrics.jsonl"):
+    folder = smoke.folder(name)
+    for f in ("spec.json", "env.json", "results.json", "metrics.jsonl", "status.json", "cells.json"):
         assert (folder / f).exists(), f
+    assert json.loads((folder / "status.json").read_text())["state"] == "done"
     for fig in record["figures"]:
         assert (folder / "figures" / fig).stat().st_size > 1000
         assert json.loads((folder / "figures" / fig.replace(".png", ".json")).read_text())
     # a second run loads every cell instead of recomputing it
-    again = wn.run(name, preset="smoke", out=tmp_path, device="cpu")
-    assert again["cells"]["computed"] == 0 and again["cells"]["loaded"] == record["cells"]["computed"]
+    again = wn.run(name, preset="smoke", out=smoke.out, device="cpu", escalate=False)
+    assert again["cells"]["computed"] == 0 and again["cells"]["loaded"] == record["cells"]["computed"] + record["cells"]["loaded"]
     assert again["results"] == json.loads(json.dumps(record["results"]))
+    assert json.dumps(again["claims"]) == json.dumps(record["claims"])
 
 
 def test_public_api_is_curated():

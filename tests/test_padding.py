@@ -9,8 +9,8 @@ from whynets.data import DataSpec, load
 from whynets.engine import TrainSpec, mix_seed, population_for, train
 from whynets.measure.norms import path_norm
 from whynets.models import ModelSpec, build
-from whynets.models.padding import (hidden_widths, pad_mlp, padded_population, padding_residual, unpad_mlp,
-                                    width_buckets)
+from whynets.engine import padded_population, width_buckets
+from whynets.models.padding import hidden_widths, pad_mlp, padding_residual, unpad_mlp
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Oracle tests for whynets.measure.kernels.
+"""Oracle tests for whynets.solvers.kernels.
 
 Tolerances: interpolation residuals at 1e-8 relative (Cholesky is backward stable; residual ≈
 eps·κ(K)·… and the kernels here have κ ≤ ~1e7, so ~1e-9 at worst); closed forms (log det of the
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from whynets.measure.kernels import (
+from whynets.solvers.kernels import (
     accuracy,
     gabor_features_1d,
     gabor_features_2d,

@@ -1,4 +1,4 @@
-"""Oracle tests for whynets.measure.matrix_completion.
+"""Oracle tests for whynets.solvers.matrix_completion.
 
 Tolerances: generator properties and closed forms at 1e-10 (float64 round-off); the closed-form
 factor gradients vs autograd at 1e-10; the ADMM solver at its stopping tolerance (1e-8 relative
@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from whynets.measure.matrix_completion import (
+from whynets.solvers.matrix_completion import (
     completion_by_depth,
     completion_error,
     effective_rank,

@@ -1,4 +1,4 @@
-"""Oracle tests for whynets.measure.minnorm: (S)GD on under-determined least squares vs. X⁺y.
+"""Oracle tests for whynets.solvers.minnorm: (S)GD on under-determined least squares vs. X⁺y.
 
 Tolerances: the closed forms are compared with NumPy's SVD pseudo-inverse at 1e-10 relative
 (both are backward-stable SVD solves of a matrix with condition number ~ 3, so they agree to
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from whynets.measure.minnorm import (
+from whynets.solvers.minnorm import (
     gd_least_squares,
     min_norm_lstsq,
     predicted_limit,

@@ -1,4 +1,4 @@
-"""Oracle tests for whynets.measure.polynomial.
+"""Oracle tests for whynets.solvers.polynomial.
 
 Tolerances: basis identities (NumPy ``legvander``, Gauss–Legendre quadrature) at 1e-10 absolute
 (the recurrence is stable on [-1, 1]; entries are ≤ sqrt(degree)); fits vs NumPy normal-equation /
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from whynets.measure.polynomial import (
+from whynets.solvers.polynomial import (
     fit_polynomial,
     fit_soft_polynomial,
     legendre_features,

@@ -1,4 +1,4 @@
-"""Oracle tests for whynets.measure.random_features.
+"""Oracle tests for whynets.solvers.random_features.
 
 Tolerances: min-norm vs NumPy pinv at 1e-9 relative (two SVD solves; the feature matrices here
 have κ ≤ ~1e3); interpolation at N ≥ n to a train MSE ≤ 1e-12·‖Y‖² per sample (round-off);
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from whynets.measure.random_features import (
+from whynets.solvers.random_features import (
     double_descent_sweep,
     fit_random_features,
     random_feature_map,

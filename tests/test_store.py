@@ -32,9 +32,9 @@ def _strip_timing(obj):
 
 def test_cell_runs_once_and_writes_atomically(tmp_path):
     store = RunStore(tmp_path, "toy", DataSpec())
-    store.begin({"x": 1})
+    store.begin()
     calls = []
-    key = cell_key(a=1, b="x y")
+    key = cell_key({"a": 1, "b": "x y"}, data=DataSpec())
     assert " " not in key
     r1 = store.cell(key, lambda d: calls.append(d) or {"v": 1.5})
     r2 = store.cell(key, lambda d: calls.append(d) or {"v": 99})

@@ -17,9 +17,11 @@ import torch
 
 from whynets.engine import configure_threads, resolve_device
 from whynets.experiments import Context, get
+from whynets.robustness import SETTINGS, more_seeds, seed_counts, with_seeds
+from whynets.spec import SpecError
 from whynets.store import RunStore
 
-__all__ = ["run", "env_info", "git_commit"]
+__all__ = ["run", "resolve_spec", "env_info", "git_commit", "choose_device"]
 
 
 def git_commit() -> str | None:
@@ -72,29 +74,63 @@ def choose_device(experiment, device: str, log: Callable[[str], None] | None = N
     return resolve_device(device)
 
 
-def run(name: str, preset: str = "quick", overrides: Sequence[str] = (), out: str | Path = "runs",
-        device: str = "auto", progress: Any = None, log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run experiment ``name``; returns the record written to ``results.json``."""
-    experiment = get(name)
+def resolve_spec(experiment, preset: str, overrides: Sequence[str] = (), seeds: int | None = None,
+                 setting: str = "default"):
+    """The spec a run uses: the preset, then ``--set`` overrides, then ``--seeds N``, then a robustness setting."""
     spec = experiment.preset(preset).override(list(overrides))
+    if seeds is not None:
+        spec = with_seeds(spec, experiment.seed_fields, seeds)
+    if setting != "default":
+        if setting not in SETTINGS:
+            raise SpecError(f"unknown setting {setting!r}; choose default or one of {', '.join(SETTINGS)}")
+        spec = SETTINGS[setting](spec, experiment.seed_fields)
+    return spec
+
+
+def run(name: str, preset: str = "quick", overrides: Sequence[str] = (), out: str | Path = "runs",
+        device: str = "auto", progress: Any = None, log: Callable[[str], None] | None = None,
+        seeds: int | None = None, setting: str = "default", escalate: bool = True) -> dict[str, Any]:
+    """Run experiment ``name``; returns the record written to ``results.json``.
+
+    While a claim is inconclusive (its interval straddles its threshold) and the experiment declares seed fields,
+    the run is repeated with each seed field doubled, up to the experiment's ``max_seeds``; cells already computed
+    are reused, and the record lists each round (``escalation``)."""
+    log = log or (lambda msg: None)
+    experiment = get(name)
+    requested = resolve_spec(experiment, preset, overrides, seeds, setting)
     dev = choose_device(experiment, device, log)
     if dev.type == "cpu":
         configure_threads()
-    store = RunStore(out, experiment.name, spec)
-    store.begin(env_info(dev))
+    store = RunStore(out, experiment.name, requested, log=log)
+    store.begin()
     ctx = Context(store, dev, progress=progress, log=log)
-    started = time.perf_counter()
-    results = experiment.run(spec, ctx)
-    wall = time.perf_counter() - started
-    claims = [c.to_dict() for c in experiment.claims(results, spec)]
-    record = {
-        "experiment": experiment.name, "title": experiment.title, "paper": experiment.paper,
-        "preset": preset, "overrides": list(overrides), "spec_hash": spec.hash(), "spec": spec.to_dict(),
-        "results": results, "claims": claims, "wall_s": wall,
-        "cells": {"computed": len(store.computed), "loaded": len(store.loaded)}, "env": env_info(dev),
-    }
-    from whynets.report.figures import draw_figures
-
-    record["figures"] = draw_figures(experiment, results, spec, store.figure_dir)
-    store.write_results(record)
+    started, spec, rounds = time.perf_counter(), requested, []
+    try:
+        while True:
+            results = experiment.run(spec, ctx)
+            claims = [c.to_dict() for c in experiment.claims(results, spec)]
+            open_ = [c["id"] for c in claims if c["verdict"] == "inconclusive"]
+            more = (more_seeds(spec, experiment.seed_fields, experiment.max_seeds)
+                    if escalate and open_ and experiment.seed_fields and experiment.max_seeds else None)
+            if more is None:
+                break
+            rounds.append({"seeds": seed_counts(spec, experiment.seed_fields), "inconclusive": open_})
+            log(f"{name}: {len(open_)} inconclusive claim(s) ({', '.join(open_)}); rerunning with more seeds "
+                f"{seed_counts(more, experiment.seed_fields)} (cap {experiment.max_seeds})")
+            spec = more
+        wall = time.perf_counter() - started
+        env = env_info(dev)
+        record = {
+            "experiment": experiment.name, "title": experiment.title, "paper": experiment.paper, "preset": preset,
+            "overrides": list(overrides), "setting": setting, "spec_hash": requested.hash(), "spec": spec.to_dict(),
+            "seeds": seed_counts(spec, experiment.seed_fields), "escalation": rounds, "results": results,
+            "claims": claims, "wall_s": wall, "cells": {"computed": len(store.computed), "loaded": len(store.loaded)},
+            "env": env,
+        }
+        record["figures"] = (list(experiment.figures(results, spec, store.figure_dir)) if store.writable
+                             else sorted(p.name for p in store.figure_dir.glob("*.png")))
+        store.finish(record, env)
+    except BaseException as err:
+        store.fail(err)
+        raise
     return record

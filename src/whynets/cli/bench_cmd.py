@@ -6,13 +6,14 @@ import importlib
 
 import typer
 
-from .common import err_console
+from .common import err_console, user_errors
 
 BENCHES = {"population": "whynets.bench.population", "hessian": "whynets.bench.hessian"}
 
 
 def register(app: typer.Typer) -> None:
     @app.command("bench")
+    @user_errors
     def bench(name: str = typer.Argument(..., help=" | ".join(BENCHES)),
               quick: bool = typer.Option(False, help="a short version (for smoke tests)"),
               device: str = typer.Option("cpu", help="cpu | cuda | auto, where the bench supports it (the targets are "

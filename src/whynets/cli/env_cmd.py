@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from .common import console
+from .common import console, user_errors
 
 
 def register(app: typer.Typer) -> None:
     @app.command("env")
+    @user_errors
     def env(device: str = typer.Option("auto", help="auto | cpu | cuda")) -> None:
         """Print versions, device and threads."""
         from whynets.engine import configure_threads, resolve_device

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from . import bench_cmd, env_cmd, list_cmd, report_cmd, reproduce_cmd, run_cmd
@@ -10,6 +12,13 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="whynets: reproduce the classic results of deep-learning theory, and diagnose your models.")
 for module in (list_cmd, run_cmd, reproduce_cmd, report_cmd, env_cmd, bench_cmd):
     module.register(app)
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="show the traceback of an error instead of one line")
+             ) -> None:
+    if debug:
+        os.environ["WHYNETS_DEBUG"] = "1"
 
 
 def main() -> None:

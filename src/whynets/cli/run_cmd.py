@@ -7,44 +7,60 @@ from typing import List, Optional
 
 import typer
 
-from whynets.spec import SpecError
-
-from .common import claims_table, console, err_console, progress_bars
+from .common import claims_table, console, err_console, progress_bars, user_errors
 
 
-def run_one(name: str, preset: str, overrides: list[str], out: Path, device: str) -> dict:
+def run_one(name: str, preset: str, overrides: list[str], out: Path, device: str, seeds: int | None = None,
+            setting: str = "default", escalate: bool = True) -> dict:
     from whynets.runner import run
 
     with progress_bars() as progress:
-        log = (lambda m: err_console.print(m)) if progress is None else None
+        log = (lambda m: err_console.print(m, markup=False, highlight=False)) if progress is None else (
+            lambda m: progress.console.print(m, markup=False, highlight=False))
         if progress is None:
-            err_console.print(f"[bold]{name}[/] ({preset}) …")
-        record = run(name, preset=preset, overrides=overrides, out=out, device=device, progress=progress, log=log)
+            err_console.print(f"[bold]{name}[/] ({preset}{'' if setting == 'default' else ', ' + setting}) …")
+        record = run(name, preset=preset, overrides=overrides, out=out, device=device, progress=progress, log=log,
+                     seeds=seeds, setting=setting, escalate=escalate)
     return record
 
 
 def register(app: typer.Typer) -> None:
     @app.command("run")
+    @user_errors
     def run_(name: str = typer.Argument(..., help="experiment name (see `whynets list`)"),
              preset: str = typer.Option("quick", help="smoke | quick | full"),
              set_: Optional[List[str]] = typer.Option(None, "--set", help="override a spec field: key=value (repeatable)"),
              out: Path = typer.Option(Path("runs"), help="run store root"),
              device: str = typer.Option("auto", help="auto | cpu | cuda"),
+             seeds: Optional[int] = typer.Option(None, help="N seeds in every seed field of the spec (0..N-1)"),
+             robustness: bool = typer.Option(False, help="also rerun with new seeds and a fresh data draw (and on "
+                                                         "scikit-learn digits where the experiment applies there)"),
+             escalate: bool = typer.Option(True, help="while a claim is inconclusive, rerun with more seeds (up to the "
+                                                      "experiment's cap)"),
+             setting: str = typer.Option("default", hidden=True, help="default | new-draw | digits"),
              show_spec: bool = typer.Option(False, "--show-spec", help="print the spec's fields and exit")) -> None:
         """Run one experiment (resumes from the store if interrupted)."""
         from whynets.experiments import get
+        from whynets.robustness import settings_for
+        from whynets.runner import resolve_spec
 
-        try:
-            experiment = get(name)
-            spec = experiment.preset(preset).override(list(set_ or []))
-        except (KeyError, SpecError) as err:
-            err_console.print(f"[red]error:[/] {err.args[0] if err.args else err}")
-            raise typer.Exit(2)
+        experiment = get(name)
+        spec = resolve_spec(experiment, preset, list(set_ or []), seeds, setting)
         if show_spec:
             for key, tp, value, help_ in spec.describe():
-                console.print(f"{key} ({tp}) = {value!r}  {help_}")
+                console.print(f"{key} ({tp}) = {value!r}  {help_}", markup=False, highlight=False)
             return
-        record = run_one(name, preset, list(set_ or []), out, device)
-        console.print(claims_table(record["claims"], f"{name} ({preset}) — {record['wall_s']:.1f} s"))
-        folder = out / name / record["spec_hash"]
-        console.print(f"results: {folder / 'results.json'}\nfigures: {', '.join(str(folder / 'figures' / f) for f in record['figures'])}")
+        settings = [setting] + ([s for s in settings_for(experiment) if s != setting] if robustness else [])
+        records = {}
+        for s in settings:
+            records[s] = run_one(name, preset, list(set_ or []), out, device, seeds, s, escalate)
+            record = records[s]
+            label = f"{name} ({preset}{'' if s == 'default' else ', ' + s})"
+            console.print(claims_table(record["claims"], f"{label} — {record['wall_s']:.1f} s"))
+            folder = out / name / record["spec_hash"]
+            console.print(f"results: {folder / 'results.json'}\nfigures: "
+                          f"{', '.join(str(folder / 'figures' / f) for f in record['figures'])}")
+        if robustness:
+            from .reproduce_cmd import print_robustness, robustness_table
+
+            print_robustness(robustness_table({(name, s): r for s, r in records.items()}))

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import torch
 
-from .corruptions import CORRUPTIONS, apply_corruption, gaussian_inputs, label_noise, random_pixels, shuffle_pixels
+from .corruptions import (CORRUPTIONS, TRANSFORMS, apply_corruption, apply_transform, blur, flip, gaussian_inputs,
+                          hold_out, label_noise, random_pixels, shuffle_pixels, whitened_pca)
 from .dataset import DataError, Dataset, DataSpec
 from .files import check_labels, load_idx, load_npz, read_idx
 from .sources import digits, mnist1d, teacher
 
 __all__ = ["Dataset", "DataSpec", "DataError", "load", "mnist1d", "digits", "teacher", "load_npz", "load_idx",
            "read_idx", "label_noise", "shuffle_pixels", "random_pixels", "gaussian_inputs", "apply_corruption",
-           "SOURCES", "batches"]
+           "SOURCES", "batches", "apply_transform", "hold_out", "blur", "flip", "whitened_pca", "TRANSFORMS",
+           "CORRUPTIONS"]
 
 SOURCES = ("mnist1d", "digits", "teacher", "npz", "idx")
 
@@ -45,10 +47,13 @@ def load(spec: DataSpec) -> Dataset:
                      ds.x_test[: spec.n_test or None], ds.y_test[: spec.n_test or None], ds.meta)
     ds = apply_corruption(ds, spec.corruption, spec.corruption_seed)
     ds = label_noise(ds, spec.label_noise, spec.corruption_seed)
+    ds = hold_out(ds, spec.holdout)
     if spec.standardize:
         mean, std = ds.x.mean(0, keepdim=True), ds.x.std(0, keepdim=True).clamp_min(1e-8)
-        ds = Dataset((ds.x - mean) / std, ds.y, (ds.x_test - mean) / std, ds.y_test, dict(ds.meta, standardized=True))
-    return ds
+        xv = None if ds.x_val is None else (ds.x_val - mean) / std
+        ds = Dataset((ds.x - mean) / std, ds.y, (ds.x_test - mean) / std, ds.y_test, dict(ds.meta, standardized=True),
+                     xv, ds.y_val)
+    return apply_transform(ds, spec.transform, spec.transform_arg)
 
 
 def batches(x: torch.Tensor, y: torch.Tensor, size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

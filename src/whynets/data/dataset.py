@@ -11,12 +11,13 @@ from typing import Any
 
 import torch
 
-from whynets.spec import Spec
+from whynets.errors import WhynetsError
+from whynets.spec import Spec, SpecError
 
 __all__ = ["Dataset", "DataSpec", "DataError"]
 
 
-class DataError(ValueError):
+class DataError(WhynetsError, ValueError):
     """Bad input data; the message names the file and field and says what would be right."""
 
 
@@ -27,6 +28,8 @@ class Dataset:
     x_test: torch.Tensor
     y_test: torch.Tensor
     meta: dict[str, Any] = field(default_factory=dict)
+    x_val: torch.Tensor | None = None  # a validation split held out of the training set (DataSpec.holdout)
+    y_val: torch.Tensor | None = None
 
     @property
     def n_classes(self) -> int:
@@ -37,7 +40,9 @@ class Dataset:
         return tuple(self.x.shape[1:])
 
     def to(self, device: torch.device | str) -> "Dataset":
-        return Dataset(self.x.to(device), self.y.to(device), self.x_test.to(device), self.y_test.to(device), dict(self.meta))
+        val = (None, None) if self.x_val is None else (self.x_val.to(device), self.y_val.to(device))
+        return Dataset(self.x.to(device), self.y.to(device), self.x_test.to(device), self.y_test.to(device),
+                       dict(self.meta), *val)
 
     def __repr__(self) -> str:
         return (f"Dataset({self.meta.get('name', '?')}: train {tuple(self.x.shape)}, test {tuple(self.x_test.shape)}, "
@@ -59,3 +64,29 @@ class DataSpec(Spec):
     teacher_dim: int = field(default=20, metadata={"help": "teacher task: input dimension"})
     teacher_width: int = field(default=32, metadata={"help": "teacher task: hidden width of the random teacher MLP"})
     n_classes: int = field(default=10, metadata={"help": "teacher task: number of classes"})
+    # input transforms (data/corruptions.py), applied to train, validation and test inputs
+    transform: str = field(default="none", metadata={"help": "none | blur | flip | pca-whiten (inputs, after corruption)"})
+    transform_arg: int = field(default=0, metadata={"help": "blur: block-average factor; pca-whiten: components kept"})
+    holdout: int = field(default=0, metadata={"help": "hold the last N training examples out as a validation split"})
+
+    def validate(self) -> None:
+        from .corruptions import CORRUPTIONS, TRANSFORMS
+        from . import SOURCES
+
+        if self.name not in SOURCES:
+            raise SpecError(f"data.name={self.name!r} is not a data source; choose one of {', '.join(SOURCES)}")
+        if not (0.0 <= self.label_noise <= 1.0):
+            raise SpecError(f"data.label_noise={self.label_noise!r} is out of range: a probability in [0, 1]")
+        if self.corruption not in CORRUPTIONS:
+            raise SpecError(f"data.corruption={self.corruption!r} is unknown; choose one of {', '.join(CORRUPTIONS)}")
+        if self.transform not in TRANSFORMS:
+            raise SpecError(f"data.transform={self.transform!r} is unknown; choose one of {', '.join(TRANSFORMS)}")
+        if self.transform in ("blur", "pca-whiten") and self.transform_arg < 1:
+            raise SpecError(f"data.transform={self.transform} needs data.transform_arg >= 1 (blur factor / components)")
+        for name in ("n_train", "n_test", "holdout"):
+            if getattr(self, name) < 0:
+                raise SpecError(f"data.{name}={getattr(self, name)} is out of range: >= 0 (0 = all / none)")
+        if self.name == "teacher" and (self.teacher_dim < 1 or self.teacher_width < 1 or self.n_classes < 2):
+            raise SpecError("data: the teacher task needs teacher_dim >= 1, teacher_width >= 1 and n_classes >= 2")
+        if self.name in ("npz", "idx") and not self.path:
+            raise SpecError(f"data.name={self.name} needs data.path=<file or folder>")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gzip
 import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,9 @@ import torch
 
 from .dataset import Dataset, DataError
 
-__all__ = ["load_npz", "load_idx", "read_idx", "validate"]
+__all__ = ["load_npz", "load_idx", "read_idx", "validate", "MAX_CLASSES"]
+
+MAX_CLASSES = 100_000  # labels are class indices 0..C-1; a larger label is almost surely not one
 
 
 def validate(x: np.ndarray, y: np.ndarray, where: str, xname: str = "x", yname: str = "y") -> None:
@@ -30,7 +34,10 @@ def validate(x: np.ndarray, y: np.ndarray, where: str, xname: str = "x", yname: 
         raise DataError(f"{where}: {xname!r} has {x.shape[0]} examples but {yname!r} has {y.shape[0]}")
     if x.shape[0] == 0:
         raise DataError(f"{where}: field {xname!r} holds no examples")
-    if not np.issubdtype(x.dtype, np.number):
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise DataError(f"{where}: field {xname!r} is complex ({x.dtype}); give real inputs (e.g. stack the real and "
+                        "imaginary parts as features) — whynets will not drop the imaginary part silently")
+    if not np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_:
         raise DataError(f"{where}: field {xname!r} must be numeric, got dtype {x.dtype}")
     bad = ~np.isfinite(x.astype(np.float64, copy=False))
     if bad.any():
@@ -43,6 +50,10 @@ def validate(x: np.ndarray, y: np.ndarray, where: str, xname: str = "x", yname: 
             raise DataError(f"{where}: field {yname!r} must hold integer class labels, got dtype {y.dtype}")
     if y.min() < 0:
         raise DataError(f"{where}: field {yname!r} has negative labels (min {y.min()}); labels must be 0..C-1")
+    top = int(y.max())  # a Python int: no wrap-around for uint64 labels
+    if top >= MAX_CLASSES:
+        raise DataError(f"{where}: field {yname!r} has label {top}, which would make {top + 1} classes (at most "
+                        f"{MAX_CLASSES}); labels must be 0..C-1 — relabel with np.unique(y, return_inverse=True)")
 
 
 def _to_dataset(x, y, xt, yt, name: str, source: str) -> Dataset:
@@ -56,20 +67,27 @@ def load_npz(path: str | Path, n_classes: int | None = None) -> Dataset:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file (expected an .npz with fields x, y[, x_test, y_test])")
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if not head.startswith(b"PK"):
+        what = ("a single .npy array" if head.startswith(b"\x93NUMPY") else "a pickle (whynets never unpickles data)"
+                if head[:1] == b"\x80" else f"a file starting with {head!r}")
+        raise DataError(f"{path}: not an .npz archive (a zip of .npy arrays) but {what}; save one with "
+                        "np.savez(path, x=..., y=...)")
     try:
         f = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as err:
-        raise DataError(f"{path}: not a readable .npz file ({err})") from None
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
+        raise DataError(f"{path}: not a readable .npz file ({err}); save one with np.savez(path, x=..., y=...)") from None
     with f:
         missing = [k for k in ("x", "y") if k not in f.files]
         if missing:
             raise DataError(f"{path}: missing field(s) {missing}; found {sorted(f.files)}; need x, y[, x_test, y_test]")
         if ("x_test" in f.files) != ("y_test" in f.files):
             raise DataError(f"{path}: give both x_test and y_test or neither (found {sorted(f.files)})")
-        x, y = f["x"], f["y"]
+        x, y = _field(f, "x", path), _field(f, "y", path)
         validate(x, y, str(path))
         if "x_test" in f.files:
-            xt, yt = f["x_test"], f["y_test"]
+            xt, yt = _field(f, "x_test", path), _field(f, "y_test", path)
             validate(xt, yt, str(path), "x_test", "y_test")
             if xt.shape[1:] != x.shape[1:]:
                 raise DataError(f"{path}: x_test has example shape {xt.shape[1:]} but x has {x.shape[1:]}")
@@ -82,6 +100,19 @@ def load_npz(path: str | Path, n_classes: int | None = None) -> Dataset:
     if n_classes is not None:
         check_labels(ds, n_classes, str(path))
     return ds
+
+
+def _field(archive, name: str, path: Path) -> np.ndarray:
+    """One array of an .npz, refusing object arrays (they would need unpickling) with an error naming the field."""
+    try:
+        return archive[name]
+    except ValueError as err:
+        if "allow_pickle" in str(err) or "Object arrays" in str(err):
+            raise DataError(f"{path}: field {name!r} holds Python objects (an object array, which only unpickling "
+                            "could read; whynets never unpickles data): save it as a numeric array") from None
+        raise DataError(f"{path}: field {name!r} cannot be read ({err})") from None
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise DataError(f"{path}: field {name!r} is damaged ({err})") from None
 
 
 def check_labels(ds: Dataset, n_classes: int, where: str) -> None:
@@ -97,12 +128,19 @@ def read_idx(path: str | Path) -> np.ndarray:
     """Read one IDX file (optionally gzipped): magic 0x0000 TT DD, then DD big-endian int32 dims, then data."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (gzip.BadGzipFile, EOFError, OSError, zlib.error) as err:
+        raise DataError(f"{path}: cannot be read ({err}); a .gz file must be gzip-compressed IDX") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
         raise DataError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()})")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header ({len(raw)} bytes for {ndim} dimensions)")
     dims = struct.unpack(f">{ndim}i", raw[4:4 + 4 * ndim])
+    if any(d < 0 for d in dims):
+        raise DataError(f"{path}: IDX header has a negative dimension {dims}")
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
     body = raw[4 + 4 * ndim:]
     expected = int(np.prod(dims)) * dtype.itemsize

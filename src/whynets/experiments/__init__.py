@@ -6,9 +6,12 @@ order of the catalogue (the order of PHENOMENA.md), newcomers follow alphabetica
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import pkgutil
+
+from whynets.spec import SpecError
 
 from .base import Claim, Context, Experiment
 
@@ -41,7 +44,9 @@ def names() -> list[str]:
 def get(name: str) -> Experiment:
     registry = _registry()
     if name not in registry:
-        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(registry)}")
+        close = difflib.get_close_matches(name, list(registry), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise SpecError(f"unknown experiment {name!r}{hint}; known: {', '.join(registry)}")
     return importlib.import_module(registry[name]).EXPERIMENT
 
 

@@ -13,11 +13,12 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from whynets.measure.norms import parameter_count, path_norm
-from whynets.measure.random_features import double_descent_sweep
+from whynets.engine import width_buckets
+from whynets.measure.norms import parameter_count
 from whynets.models import build
-from whynets.models.padding import padded_population, padding_residual, width_buckets
-from whynets.report.figures import plt, save_figure
+from whynets.probes import PaddedNorms
+from whynets.solvers.random_features import double_descent_sweep
+from whynets.plotting import plt, save_figure
 
 from .base import mean
 
@@ -45,9 +46,8 @@ def random_features(spec: Any, ctx: Any) -> dict[str, Any]:
                                            ridge=ridge, seed=seed)
                 return dict(res, wall_s=time.perf_counter() - started)
 
-            key = {"panel": "random-features", "kind": spec.rf_kind, "ridge": ridge, "seed": seed,
-                   "data": spec.rf_data.hash(), "grid": ",".join(map(str, grid))}
-            curves.append(ctx.cell(key, solve))
+            label = {"panel": "random-features", "kind": spec.rf_kind, "ridge": ridge, "seed": seed}
+            curves.append(ctx.cell(label, solve, data=spec.rf_data, grid=grid))
             wall += curves[-1]["wall_s"]
         out[name] = {"per_seed": [{k: c[k] for k in ("test_mse", "test_error", "train_error")} for c in curves],
                      "mean": _mean_curves(curves)}
@@ -56,15 +56,6 @@ def random_features(spec: Any, ctx: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- model-wise and epoch-wise (Nakkiran et al. 2019)
-
-
-def _norm_probe(widths: Sequence[int]):
-    """measure(pop, step): every member's ℓ2 path norm and how far its padding strayed from zero."""
-    def measure(pop, step: int) -> dict[str, list[float]]:
-        members = [pop.member(k) for k in range(pop.size)]
-        return {"path_norm": [path_norm(m) for m in members],
-                "padding": [padding_residual(m, w) for m, w in zip(members, widths)]}
-    return measure
 
 
 def model_wise(spec: Any, ctx: Any) -> dict[str, Any]:
@@ -81,11 +72,9 @@ def model_wise(spec: Any, ctx: Any) -> dict[str, Any]:
         for seed in spec.seeds:
             rows: dict[int, dict[str, Any]] = {}
             for bucket in buckets:
-                res = ctx.train({"panel": "model-wise", "noise": p, "widths": ",".join(map(str, bucket))},
-                                replace(spec.model, width=max(bucket)), data, spec.train, [seed],
-                                measure=_norm_probe(bucket),
-                                population=lambda ds, b=bucket, s=seed: padded_population(
-                                    spec.model, b, ds.input_shape, ds.n_classes, s, device=ctx.device))
+                res = ctx.train({"panel": "model-wise", "noise": p, "widths": ",".join(map(str, bucket)), "seed": seed},
+                                spec.model, data, spec.train, [seed] * len(bucket), widths=bucket,
+                                probe=PaddedNorms(widths=tuple(bucket)))
                 wall += res["wall_s"]
                 hist = res["history"]
                 for k, w in enumerate(bucket):
@@ -103,6 +92,7 @@ def model_wise(spec: Any, ctx: Any) -> dict[str, Any]:
         out["noise"][f"{p:g}"] = {
             "label_noise": p, **avg, "test_err_seeds": [[s[w]["test_err"] for w in widths] for s in per_seed],
             "train_err_seeds": [[s[w]["train_err"] for w in widths] for s in per_seed],
+            "path_norm_seeds": [[s[w]["path_norm"] for w in widths] for s in per_seed],
             "padding_max": max(s[w]["padding"] for s in per_seed for w in widths),
             "step": steps, **curves, "wall_s": wall}
         ctx.log(f"double-descent: model-wise noise={p:g}: {wall:.0f} s of training ({len(spec.seeds)} seed(s), "

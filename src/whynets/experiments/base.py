@@ -8,34 +8,16 @@ turns results into `Claim` records; ``figures(results, spec, out)`` draws from r
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from whynets.spec import Spec
+from whynets.claims import (Check, Claim, bootstrap_check, direction_check, exact_check, fact_check, mean_check,
+                            paired_check, rate_check)
+from whynets.spec import Spec, SpecError
 
-__all__ = ["Experiment", "Claim", "Context", "mean", "std"]
-
-
-@dataclass
-class Claim:
-    """One falsifiable statement: the paper's number beside ours, and whether the criterion held."""
-
-    id: str
-    source: str
-    statement: str
-    criterion: str
-    paper: Any
-    measured: Any
-    passed: bool
-    expected_failure: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["passed"] = bool(d["passed"])
-        if d["expected_failure"] is None:
-            d.pop("expected_failure")
-        return d
+__all__ = ["Experiment", "Claim", "Check", "Context", "mean", "std", "mean_check", "paired_check", "bootstrap_check",
+           "rate_check", "exact_check", "direction_check", "fact_check"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +36,13 @@ class Experiment:
     # Wall seconds of the quick preset in CI (one thread; 2-core AMD EPYC, 2026-11-22), or None. Only an order:
     # ``reproduce --jobs N`` starts the longest first, so the last one to finish does not start last.
     quick_wall_s: float | None = None
+    # Spec keys (dotted) that hold tuples of seeds. When a claim is inconclusive, the runner may rerun with more
+    # seeds in these fields (each extended to the same new count), up to ``max_seeds``; --seeds N sets them.
+    seed_fields: tuple[str, ...] = ()
+    max_seeds: int = 0
+    # Does the experiment's science apply on scikit-learn digits (``--robustness`` reruns it there)? Experiments
+    # whose claims are numbers of the MNIST-1D paper, or that need MNIST-1D's size, say False.
+    on_digits: bool = False
 
     @property
     def spec_type(self) -> type:
@@ -61,7 +50,7 @@ class Experiment:
 
     def preset(self, name: str) -> Spec:
         if name not in self.presets:
-            raise KeyError(f"{self.name} has no preset {name!r}; presets: {', '.join(self.presets)}")
+            raise SpecError(f"{self.name} has no preset {name!r}; presets: {', '.join(self.presets)}")
         return self.presets[name]
 
 

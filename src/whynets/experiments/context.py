@@ -1,4 +1,12 @@
-"""The context an experiment runs in: the store (cells), the device, data cache and progress bars."""
+"""The context an experiment runs in: the store (cells), the device, the data cache and progress bars.
+
+``ctx.train(label, model, data, train, seeds, ...)`` is a cell that trains a population; its key is computed from
+everything it consumes (model, data, train and probe specs, the seeds, the padded widths, the phase's end step,
+its parent and spawn), so nothing can be forgotten. Phases: a cell with ``until=k`` stops at step k and keeps its
+end state; a child ``ctx.train(..., parent=that_result)`` continues from it (same schedule, optimizer state, data
+order), possibly on other data, or as copies of its members (``spawn``). A child never recomputes its parent:
+the parent is its own cell, and ``cells.json`` of the run records the lineage.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,16 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 
 from whynets.data import Dataset, DataSpec, load
-from whynets.engine import Population, TrainSpec, population_for, train
+from whynets.engine import Population, TrainSpec, padded_population, population_for, train
+from whynets.engine.state import CheckpointError, TrainState, load_state, save_state
 from whynets.models import ModelSpec
+from whynets.probes import Probe
 from whynets.store import RunStore, cell_key
+from whynets.store.io import quarantine
 
 __all__ = ["Context"]
+
+STATE_FILE = "state.safetensors"
 
 
 class Context:
@@ -31,7 +44,7 @@ class Context:
 
     def data(self, spec: DataSpec) -> Dataset:
         """Load (once per process) the data set a spec describes."""
-        key = spec.to_json(indent=None)
+        key = cell_key(None, data=spec)  # a user's file enters by its content
         if key not in self._data:
             self._data[key] = load(spec)
         return self._data[key]
@@ -47,43 +60,78 @@ class Context:
         finally:
             self.progress.remove_task(task)
 
-    def cell(self, key: str | dict[str, Any], fn: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
-        """Run ``fn(cell_dir)`` once; later calls (and later runs) load its stored result."""
-        name = cell_key(**key) if isinstance(key, dict) else key
-        return self.store.cell(name, fn)
+    def cell(self, label: dict[str, Any], fn: Callable[[Path], dict[str, Any]], **consumed: Any) -> dict[str, Any]:
+        """Run ``fn(cell_dir)`` once for (``label``, everything in ``consumed``); later calls load its result."""
+        return self.store.cell(cell_key(label, **consumed), fn)
 
-    def train(self, key: dict[str, Any], model: ModelSpec, data: DataSpec | Dataset, spec: TrainSpec,
-              seeds: Sequence[int], measure: Callable[[Population, int], dict[str, list]] | None = None,
-              keep_params: bool = False, population: Callable[[Dataset], Population] | None = None) -> dict[str, Any]:
+    def state(self, result: dict[str, Any]) -> TrainState:
+        """The end state a ``train(..., keep_state=True)`` cell saved (stacked parameters, optimizer, history)."""
+        return load_state(self.store.cell_dir(result["cell"]) / STATE_FILE, self.device)
+
+    def train(self, label: dict[str, Any], model: ModelSpec, data: DataSpec, spec: TrainSpec, seeds: Sequence[int], *,
+              probe: Probe | None = None, widths: Sequence[int] | None = None, until: int | None = None,
+              parent: dict[str, Any] | None = None, spawn: Sequence[int] | None = None,
+              keep_state: bool = False) -> dict[str, Any]:
         """A cell that trains a population (one member per seed) with checkpoints and a progress bar.
 
-        Returns ``TrainResult.to_dict()`` (plus ``params_file`` when ``keep_params``: the final stacked
-        parameters, saved in the cell folder for instruments that need the trained models).
-        """
-        full_key = dict(key, model=model.hash(), train=spec.hash(), seeds=",".join(map(str, seeds)))
-        if isinstance(data, DataSpec):
-            full_key["data"] = data.hash()
+        ``widths``: member k is the width-``widths[k]`` MLP of ``model`` padded to the widest (``seeds`` then has
+        one seed per member). ``until``: stop at that step (a phase; its state is kept for children). ``parent``:
+        continue from that cell's end state; with ``spawn`` (member indices), as copies of those parent members
+        with ``seeds`` as their data-order seeds. Returns ``TrainResult.to_dict()`` plus ``cell`` (its key)."""
+        if not isinstance(data, DataSpec):
+            raise TypeError("ctx.train takes a DataSpec (so the data enter the cell key); put transforms in DataSpec")
+        seeds = [int(s) for s in seeds]
+        parent_key = None if parent is None else parent["cell"]
+        key = cell_key(label, kind="train", model=model, data=data, train=spec, seeds=seeds, probe=probe,
+                       widths=None if widths is None else [int(w) for w in widths], until=until, parent=parent_key,
+                       spawn=None if spawn is None else [int(m) for m in spawn])
+        keep = keep_state or until is not None
 
         def run(cell_dir: Path) -> dict[str, Any]:
-            ds = self.data(data) if isinstance(data, DataSpec) else data
-            pop = population(ds) if population is not None else population_for(model, ds, seeds, self.device)
-            label = ", ".join(f"{k}={v}" for k, v in key.items())
-            with self.bar(f"{self.store.experiment} [{label}]", spec.steps) as advance:
-                result = train(pop, ds, spec, checkpoint=cell_dir / "checkpoint.pt", measure=measure,
-                               on_measure=lambda row: self.store.append_metrics(dict(key, **row)), progress=advance,
-                               checkpoint_seconds=float(os.environ.get("WHYNETS_CHECKPOINT_SECONDS", "20")))
+            ds = self.data(data)
+            start = None
+            if parent is not None:
+                start = self.state(parent)
+                if spawn is not None:
+                    start = start.select(list(spawn), seeds)
+            pop = self._population(model, ds, seeds, widths)
+            first = 0 if start is None else start.step
+            rows: list[dict[str, Any]] = [] if start is None else list(start.history)
+            measure = None if probe is None else (lambda p, step: probe(p, step, ds, rows))
+
+            def on_measure(row: dict[str, Any]) -> None:
+                rows.append(row)
+                self.store.append_metrics(dict(label, **row))
+
+            def on_resume(history: list[dict[str, Any]]) -> None:
+                rows[:] = list(history)
+                self.store.reset_metrics([dict(label, **r) for r in history if r["step"] > first or start is None])
+
+            text = ", ".join(f"{k}={v}" for k, v in label.items())
+            end = spec.steps if until is None else until
+            ckpt = cell_dir / "checkpoint.safetensors"
+            with self.bar(f"{self.store.experiment} [{text}]", end - first) as advance:
+                kwargs = dict(start=start, until=until, measure=measure, on_measure=on_measure, on_resume=on_resume,
+                              progress=advance, checkpoint_seconds=float(os.environ.get("WHYNETS_CHECKPOINT_SECONDS", "20")))
+                try:
+                    result = train(pop, ds, spec, checkpoint=ckpt, **kwargs)
+                except CheckpointError as err:
+                    quarantine(ckpt, self.log, str(err))
+                    rows[:] = [] if start is None else list(start.history)
+                    self.store.reset_metrics()
+                    pop = self._population(model, ds, seeds, widths)
+                    result = train(pop, ds, spec, checkpoint=ckpt, **kwargs)
             out = result.to_dict()
-            if keep_params:
-                torch.save(pop.state_dict(), cell_dir / "params.pt")
-                out["params_file"] = "params.pt"
+            if keep:
+                save_state(result.state, cell_dir / STATE_FILE)
+                out["state_file"] = STATE_FILE
+            out["cell"] = cell_dir.name
+            out["parent"] = parent_key
             return out
 
-        return self.cell(full_key, run)
+        return self.store.cell(key, run, parent=parent_key, require=(STATE_FILE,) if keep else ())
 
-    def load_params(self, key: dict[str, Any], model: ModelSpec, spec: TrainSpec, seeds: Sequence[int],
-                    data: DataSpec | None = None) -> dict[str, Any]:
-        """The stacked parameters a ``train(..., keep_params=True)`` cell saved."""
-        full_key = dict(key, model=model.hash(), train=spec.hash(), seeds=",".join(map(str, seeds)))
-        if data is not None:
-            full_key["data"] = data.hash()
-        return torch.load(self.store.cell_dir(cell_key(**full_key)) / "params.pt", map_location=self.device)
+    def _population(self, model: ModelSpec, ds: Dataset, seeds: list[int], widths: Sequence[int] | None) -> Population:
+        if widths is None:
+            return population_for(model, ds, seeds, self.device)
+        return padded_population(model, widths, ds.input_shape, ds.n_classes, seeds, device=self.device)

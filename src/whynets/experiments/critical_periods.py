@@ -6,38 +6,35 @@ deficit that keeps the information (a flipped input) does no lasting harm. The t
 information rises quickly early in training and then falls ("memorization, then consolidation").
 
 Here: a 3-layer 1-D CNN on MNIST-1D. Blur = downsample by ``blur_factor`` (block averages) and upsample
-back by linear interpolation; flip = the signal reversed. Each condition is one cell with two
-``engine.train`` calls (phase 1 on the deficit data for k epochs, phase 2 on clean data for the rest;
-a checkpoint for each), the total number of steps equal for every k. The Fisher trace (exact:
-E_{ŷ~p}‖∇log p(ŷ|x)‖², ``measure.fisher.fisher_trace``) is measured every few epochs of the clean run.
+back by linear interpolation; flip = the signal reversed (``DataSpec.transform``). Training runs in phases
+(``ctx.train(..., until=k)`` and ``parent=``): the deficit run is one chain of phase cells (0 → 10 → 20 … epochs),
+and each removal epoch branches off a clean child that continues the SAME run — same LR schedule, optimizer
+state (momentum) and data order — to the end, so the total number of steps is equal for every k and no prefix
+is trained twice. The Fisher trace (exact: E_{ŷ~p}‖∇log p(ŷ|x)‖², ``measure.fisher.fisher_trace``) is measured
+every few epochs of the clean run (``probes.FisherTrace``).
 
-Confounds, stated: with a decaying LR a later removal would also mean a lower LR in the clean phase;
-this experiment uses a constant LR, so that confound is absent. The total is fixed, so a later removal
-also leaves fewer clean epochs; the flip control, removed at the same epoch with the same clean time
-left, bounds that effect. Phase 2 starts a fresh optimizer (no momentum carried over from phase 1).
+Confounds, stated: with a decaying LR (``--set train.schedule=cosine``) a later removal also means a lower LR in
+the clean phase; the default is a constant LR, so that confound is absent. The total is fixed, so a later removal
+also leaves fewer clean epochs; the flip control, removed at the same epoch with the same clean time left, bounds
+that effect.
 
     whynets run critical-periods --preset quick
 """
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import torch
-import torch.nn.functional as F
-
-from whynets.data import Dataset, DataSpec
-from whynets.engine import TrainSpec, population_for, train
-from whynets.measure.fisher import fisher_trace
+from whynets.data import DataSpec
+from whynets.engine import TrainSpec
 from whynets.models import ModelSpec
-from whynets.report.figures import plt, save_figure
-from whynets.spec import Spec
+from whynets.plotting import plt, save_figure
+from whynets.probes import FisherTrace
+from whynets.spec import Spec, SpecError
 
-from .base import Claim, Experiment, mean
+from .base import Claim, Experiment, direction_check, mean, mean_check, paired_check
 
 SOURCE = "Achille, Rovere & Soatto 2019, Critical learning periods in deep networks"
 DEFICITS = ("blur", "flip")
@@ -60,87 +57,57 @@ class CriticalPeriodsSpec(Spec):
                                                                steps=2400, eval_points=6))
 
 
-def blur(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Block-average a batch of 1-D signals (N, L) by ``factor`` and upsample back to L (linear)."""
-    if factor < 1 or factor > x.shape[-1]:
-        raise ValueError(f"blur_factor must be in [1, {x.shape[-1]}], got {factor}")
-    low = F.avg_pool1d(x.reshape(len(x), 1, -1), factor, factor)
-    return F.interpolate(low, size=x.shape[-1], mode="linear", align_corners=False).reshape(x.shape)
-
-
-def with_deficit(ds: Dataset, deficit: str, factor: int) -> Dataset:
-    """The data set with the deficit applied to every input (train and test)."""
-    if deficit == "blur":
-        tf = lambda x: blur(x, factor)
-    elif deficit == "flip":
-        tf = lambda x: x.flip(-1)
-    else:
-        raise ValueError(f"unknown deficit {deficit!r}; choose one of {', '.join(DEFICITS)}")
-    return Dataset(tf(ds.x), ds.y, tf(ds.x_test), ds.y_test, dict(ds.meta, deficit=deficit))
-
-
-def steps_per_epoch(ds: Dataset, spec: TrainSpec) -> int:
-    n = len(ds.y)
+def steps_per_epoch(n: int, spec: TrainSpec) -> int:
     batch = spec.batch_size if 0 < spec.batch_size < n else n
     return -(-n // batch)
 
 
-def _condition(ctx, spec: CriticalPeriodsSpec, deficit: str, epoch: int) -> dict[str, Any]:
-    key = {"deficit": deficit if epoch > 0 else "none", "remove_epoch": epoch, "model": spec.model.hash(),
-           "train": spec.train.hash(), "data": spec.data.hash(), "seeds": ",".join(map(str, spec.seeds))}
-    if deficit == "blur" and epoch > 0:
-        key["factor"] = spec.blur_factor
-    if epoch == 0:
-        key.update(fisher_every=spec.fisher_every, fisher_examples=spec.fisher_examples)
+def _deficit_data(spec: CriticalPeriodsSpec, deficit: str) -> DataSpec:
+    if deficit == "blur":
+        return replace(spec.data, transform="blur", transform_arg=spec.blur_factor)
+    if deficit == "flip":
+        return replace(spec.data, transform="flip")
+    raise SpecError(f"unknown deficit {deficit!r}; choose one of {', '.join(DEFICITS)}")
 
-    def fn(cell_dir: Path) -> dict[str, Any]:
-        started = time.perf_counter()
-        clean = ctx.data(spec.data).to(ctx.device)
-        spe = steps_per_epoch(clean, spec.train)
-        k = epoch * spe
-        log = lambda phase: (lambda row: ctx.store.append_metrics(dict(deficit=key["deficit"], remove_epoch=epoch,
-                                                                       phase=phase, **row)))
-        pop = population_for(spec.model, clean, spec.seeds, ctx.device)
-        if k > 0:
-            train(pop, with_deficit(clean, deficit, spec.blur_factor), replace(spec.train, steps=k, eval_points=3),
-                  checkpoint=cell_dir / "phase1.pt", on_measure=log("deficit"))
-        phase2, measure = replace(spec.train, steps=spec.train.steps - k), None
-        if epoch == 0:  # the clean run: the Fisher trace every few epochs
-            xb, yb = clean.x[:spec.fisher_examples], clean.y[:spec.fisher_examples]
-            phase2 = replace(phase2, eval_every=spec.fisher_every * spe)
-            measure = lambda p, step: {"fisher_trace": [fisher_trace(p.member(i), [(xb, yb)], kind="exact").estimate
-                                                        for i in range(p.size)]}
-        result = train(pop, clean, phase2, checkpoint=cell_dir / "checkpoint.pt", measure=measure,
-                       on_measure=log("clean"))
-        if (cell_dir / "phase1.pt").exists() and os.environ.get("WHYNETS_KEEP_CHECKPOINTS", "0") != "1":
-            (cell_dir / "phase1.pt").unlink()
-        out = {"deficit": key["deficit"], "remove_epoch": epoch, "steps_per_epoch": spe,
-               "test_acc": result.final["test_acc"], "train_acc": result.final["train_acc"],
-               "wall_s": time.perf_counter() - started}  # this process's time (a resumed cell: since the resume)
-        if epoch == 0:
-            out["fisher"] = {"epoch": [r["step"] / spe for r in result.history],
-                             "trace": [r["fisher_trace"] for r in result.history]}
-        return out
 
-    return ctx.cell(key, fn)
+def _clean_run(ctx, spec: CriticalPeriodsSpec, spe: int) -> dict[str, Any]:
+    """The run without a deficit, with the Fisher trace every ``fisher_every`` epochs (its own measurement steps:
+    measuring does not change training)."""
+    train = replace(spec.train, eval_every=spec.fisher_every * spe)
+    return ctx.train({"deficit": "none"}, spec.model, spec.data, train, spec.seeds,
+                     probe=FisherTrace(examples=spec.fisher_examples))
+
+
+def _removed(ctx, spec: CriticalPeriodsSpec, deficit: str, epochs: list[int], spe: int) -> dict[int, dict[str, Any]]:
+    """One chain of phase cells on the deficit data (0 → e1 → e2 …, each continuing the last), and for each
+    removal epoch a child that continues on clean data to the end of the same schedule."""
+    out, parent = {}, None
+    for epoch in sorted(e for e in epochs if e > 0):
+        parent = ctx.train({"deficit": deficit, "until_epoch": epoch}, spec.model, _deficit_data(spec, deficit),
+                           spec.train, spec.seeds, until=epoch * spe, parent=parent)
+        out[epoch] = ctx.train({"deficit": deficit, "remove_epoch": epoch}, spec.model, spec.data, spec.train,
+                               spec.seeds, parent=parent)
+    return out
 
 
 def run(spec: CriticalPeriodsSpec, ctx) -> dict[str, Any]:
-    clean = _condition(ctx, spec, "blur", 0)
-    total_epochs = spec.train.steps / clean["steps_per_epoch"]
+    spe = steps_per_epoch(len(ctx.data(spec.data).y), spec.train)
+    total_epochs = spec.train.steps / spe
     if any(e >= total_epochs for e in spec.blur_epochs + spec.flip_epochs):
-        raise ValueError(f"critical-periods: removal epochs must be < the {total_epochs:g} epochs of training")
-    rows = {"clean": clean}
+        raise SpecError(f"critical-periods: removal epochs must be < the {total_epochs:g} epochs of training")
+    clean = _clean_run(ctx, spec, spe)
+    rows: dict[str, Any] = {"clean": clean}
     for deficit, epochs in (("blur", spec.blur_epochs), ("flip", spec.flip_epochs)):
-        for e in sorted(epochs):
-            if e > 0:
-                rows[f"{deficit}@{e}"] = _condition(ctx, spec, deficit, e)
-    acc = {name: r["test_acc"] for name, r in rows.items()}
-    curve = clean["fisher"]
-    return {"epochs": total_epochs, "test_acc": acc, "mean_test_acc": {n: mean(a) for n, a in acc.items()},
+        for e, r in _removed(ctx, spec, deficit, list(epochs), spe).items():
+            rows[f"{deficit}@{e}"] = r
+    acc = {name: r["final"]["test_acc"] for name, r in rows.items()}
+    history = [r for r in clean["history"] if "fisher_trace" in r]
+    return {"epochs": total_epochs, "steps_per_epoch": spe, "test_acc": acc,
+            "mean_test_acc": {name: mean(a) for name, a in acc.items()},
             "blur_epochs": sorted(spec.blur_epochs), "flip_epochs": sorted(spec.flip_epochs),
-            "fisher": {"epoch": curve["epoch"], "per_seed": [list(t) for t in zip(*curve["trace"])],
-                       "mean": [mean(t) for t in curve["trace"]]},
+            "fisher": {"epoch": [r["step"] / spe for r in history],
+                       "per_seed": [list(t) for t in zip(*[r["fisher_trace"] for r in history])],
+                       "mean": [mean(r["fisher_trace"]) for r in history]},
             "lr_schedule": spec.train.schedule, "compute_s": sum(r["wall_s"] for r in rows.values())}
 
 
@@ -149,45 +116,56 @@ def _acc(results: dict[str, Any], deficit: str, epoch: int) -> float | None:
     return results["mean_test_acc"].get(name)
 
 
+def _seeds(results: dict[str, Any], deficit: str, epoch: int) -> list[float] | None:
+    return results["test_acc"].get("clean" if epoch == 0 else f"{deficit}@{epoch}")
+
+
+def _slope(xs: list[float], ys: list[float]) -> float:
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
 def claims(results: dict[str, Any], spec: CriticalPeriodsSpec) -> list[Claim]:
-    late, clean = spec.late_epoch, results["mean_test_acc"]["clean"]
+    """Paired by seed (every condition of a seed starts from the same initialization and data order):
+    paired t-intervals of differences, per-seed slopes, per-seed direction checks."""
+    late, clean = spec.late_epoch, _seeds(results, "blur", 0)
     out = []
-    blur_late = _acc(results, "blur", late)
+    blur_late = _seeds(results, "blur", late)
     if blur_late is not None:
-        per_seed = [b < c for b, c in zip(results["test_acc"][f"blur@{late}"], results["test_acc"]["clean"])]
-        out.append(Claim("critical-periods/blur-late-damage", SOURCE + ", blur deficit",
-                         f"a blur removed at epoch {late} leaves a permanent loss of test accuracy",
-                         f"mean acc(blur removed at {late}) <= mean acc(clean) - 0.05, lower in every seed",
-                         "permanent deficit when removed late (MNIST-1D cal.: .91 -> .80 at epoch 40)",
-                         {"clean": clean, f"blur@{late}": blur_late, "every_seed_lower": all(per_seed)},
-                         blur_late <= clean - 0.05 and all(per_seed)))
+        out.append(Claim(id="critical-periods/blur-late-damage", source=SOURCE + ", blur deficit",
+                         statement=f"a blur removed at epoch {late} leaves a permanent loss of test accuracy",
+                         paper="permanent deficit when removed late (MNIST-1D cal.: .91 -> .80 at epoch 40)",
+                         checks=[paired_check(f"acc(clean) − acc(blur removed at {late})", clean, blur_late, ">=", 0.05),
+                                 direction_check("lower in every seed", [b < c for b, c in zip(blur_late, clean)])]))
     eps = results["blur_epochs"]
-    accs = [_acc(results, "blur", e) for e in eps]
-    grows = all(b <= a + 0.01 for a, b in zip(accs, accs[1:]))
-    out.append(Claim("critical-periods/damage-grows-with-k", SOURCE + ", blur deficit window",
-                     "the later the blur is removed, the lower the final test accuracy",
-                     "mean test acc non-increasing in the removal epoch (slack 0.01 per step)",
-                     "monotone decay (MNIST-1D cal.: .91/.88/.86/.80/.74 at 0/10/20/40/60)",
-                     dict(zip([str(e) for e in eps], accs)), grows))
-    flip_late = _acc(results, "flip", late)
+    curves = list(zip(*[_seeds(results, "blur", e) for e in eps]))  # per seed: acc at each removal epoch
+    slopes = [_slope([float(e) for e in eps], list(c)) for c in curves]
+    out.append(Claim(id="critical-periods/damage-grows-with-k", source=SOURCE + ", blur deficit window",
+                     statement="the later the blur is removed, the lower the final test accuracy",
+                     paper="monotone decay (MNIST-1D cal.: .91/.88/.86/.80/.74 at 0/10/20/40/60)",
+                     measured=dict(zip([str(e) for e in eps], [_acc(results, "blur", e) for e in eps])),
+                     checks=[mean_check("least-squares slope of test acc vs removal epoch (per seed, per epoch)", slopes,
+                                        "<", 0.0),
+                             direction_check("negative slope in every seed", [v < 0 for v in slopes])]))
+    flip_late = _seeds(results, "flip", late)
     if flip_late is not None:
-        out.append(Claim("critical-periods/flip-no-damage", SOURCE + ", high-level deficits (flip)",
-                         f"a flip deficit (information kept) removed at epoch {late} does no lasting harm",
-                         f"mean acc(flip removed at {late}) >= mean acc(clean) - 0.03",
-                         "no deficit (MNIST-1D cal.: .90 vs .91 clean)", {"clean": clean, f"flip@{late}": flip_late},
-                         flip_late >= clean - 0.03))
+        out.append(Claim(id="critical-periods/flip-no-damage", source=SOURCE + ", high-level deficits (flip)",
+                         statement=f"a flip deficit (information kept) removed at epoch {late} does no lasting harm",
+                         paper="no deficit (MNIST-1D cal.: .90 vs .91 clean)",
+                         checks=[paired_check(f"acc(flip removed at {late}) − acc(clean)", flip_late, clean, ">=", -0.03)]))
     f = results["fisher"]
-    trace, epochs = f["mean"], f["epoch"]
-    peak = max(range(len(trace)), key=lambda i: trace[i])
-    ratio = trace[peak] / trace[-1] if trace[-1] > 0 else float("inf")
-    each = all(max(s) > s[-1] for s in f["per_seed"])
-    out.append(Claim("critical-periods/fisher-rises-then-falls", SOURCE + ", Fisher information",
-                     "the trace of the Fisher information rises early in training, then falls",
-                     f"mean trace: peak / final >= 1.5 with the peak in the first 60% of training "
-                     f"(<= epoch {0.6 * results['epochs']:g}); every seed's peak above its final value",
-                     "rises then falls (MNIST-1D cal.: 71, 104, 133, 124, 147, 103, 85, 70)",
-                     {"peak_epoch": epochs[peak], "peak": trace[peak], "final": trace[-1], "ratio": ratio},
-                     ratio >= 1.5 and epochs[peak] <= 0.6 * results["epochs"] and each))
+    epochs, horizon = f["epoch"], 0.6 * results["epochs"]
+    peaks = [max(range(len(t)), key=lambda i: t[i]) for t in f["per_seed"]]
+    fall = [t[p] / t[-1] for t, p in zip(f["per_seed"], peaks)]
+    rise = [t[p] / t[0] for t, p in zip(f["per_seed"], peaks)]
+    out.append(Claim(id="critical-periods/fisher-rises-then-falls", source=SOURCE + ", Fisher information",
+                     statement="the trace of the Fisher information rises early in training, then falls",
+                     paper="rises then falls (MNIST-1D cal.: 71, 104, 133, 124, 147, 103, 85, 70)",
+                     measured={"peak_epoch_per_seed": [epochs[p] for p in peaks], "mean_trace": f["mean"]},
+                     checks=[mean_check("peak trace / trace at init (per seed)", rise, ">", 1.0),
+                             mean_check("peak trace / final trace (per seed)", fall, ">=", 1.5),
+                             direction_check(f"every seed peaks after init and in the first 60% of training (epoch "
+                                             f"<= {horizon:g})", [0 < p and epochs[p] <= horizon for p in peaks])]))
     return out
 
 
@@ -220,6 +198,7 @@ EXPERIMENT = Experiment(
     claim="a blur removed late leaves a permanent accuracy loss growing with its duration, a flip does not; "
           "the Fisher trace peaks early",
     quick_wall_s=309,
+    seed_fields=("seeds",), max_seeds=6,
     presets={
         "smoke": CriticalPeriodsSpec(data=DataSpec(n_train=200, n_test=200), model=ModelSpec(kind="cnn1d", width=8),
                                      seeds=(0, 1), blur_epochs=(0, 2, 4), flip_epochs=(4,), late_epoch=4,

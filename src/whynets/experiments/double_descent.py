@@ -29,7 +29,9 @@ from whynets.models import ModelSpec
 from whynets.spec import Spec
 
 from . import _double_descent_panels as panels
-from .base import Claim, Experiment
+from whynets.stats import contrast_interval, simulated_interval
+
+from .base import (Check, Claim, Experiment, direction_check, exact_check, fact_check, mean, paired_check)
 
 BELKIN = "Belkin et al. 2019, Reconciling modern ML practice and the bias-variance trade-off, Fig. 2"
 NAKKIRAN = "Nakkiran et al. 2019, Deep double descent, Figs. 1-2; MNIST-1D double-descent notebook"
@@ -75,113 +77,165 @@ def run(spec: DoubleDescentSpec, ctx) -> dict[str, Any]:
     return {"random_features": rf, "model_wise": mw, "epoch_wise": ew, "compute_s": wall}
 
 
-def _at(rf: dict[str, Any], curve: str, ratio: float, name: str = "ridgeless") -> float:
+def _index(rf: dict[str, Any], ratio: float) -> int:
     n, grid = rf["n"], rf["grid"]
-    return rf[name]["mean"][curve][grid.index(min(grid, key=lambda g: abs(g - ratio * n)))]
+    return grid.index(min(grid, key=lambda g: abs(g - ratio * n)))
+
+
+def _per_draw(rf: dict[str, Any], curve: str, ratio: float, name: str = "ridgeless") -> list[float]:
+    """One value per feature draw (seed): ``curve`` at N ≈ ratio·n."""
+    i = _index(rf, ratio)
+    return [c[curve][i] for c in rf[name]["per_seed"]]
 
 
 def _rf_claims(rf: dict[str, Any]) -> list[Claim]:
-    n, grid, mse = rf["n"], rf["grid"], rf["ridgeless"]["mean"]["test_mse"]
-    argmax = grid[mse.index(max(mse))]
-    per_seed = [rf["grid"][c["test_mse"].index(max(c["test_mse"]))] for c in rf["ridgeless"]["per_seed"]]
-    e = {r: _at(rf, "test_error", r) for r in (0.5, 1.0, 2.0, 8.0)}
-    first = min(err for g, err in zip(grid, rf["ridgeless"]["mean"]["test_error"]) if g < n / 2)
-    last = rf["ridgeless"]["mean"]["test_error"][-1]
-    ridge = {r: _at(rf, "test_error", r, "ridge") for r in (0.5, 1.0)}
+    """Over the feature draws (seeds): paired t-intervals of differences between points of the same curve."""
+    n, grid = rf["n"], rf["grid"]
+    draws = rf["ridgeless"]["per_seed"]
+    argmax = [grid[c["test_mse"].index(max(c["test_mse"]))] for c in draws]
+    e = {r: _per_draw(rf, "test_error", r) for r in (0.5, 1.0, 2.0, 8.0)}
+    small = [i for i, g in enumerate(grid) if g < n / 2]
+    first = [min(c["test_error"][i] for i in small) for c in draws]
+    last = [c["test_error"][-1] for c in draws]
+    ridge = {r: _per_draw(rf, "test_error", r, "ridge") for r in (0.5, 1.0)}
+    below = paired_check("best_{N < n/2} err − err(10n)", first, last, ">", 0.0)
     cid = "double-descent/rf-"
-    return [
-        Claim(cid + "peak-at-n", BELKIN, "min-norm random-feature regression: test risk peaks at the interpolation "
-              "threshold N = n", "argmax_N mean test MSE within a factor 1.5 of n", f"N = n ({n})",
-              {"argmax_N": argmax, "per_seed_argmax": per_seed}, n / 1.5 <= argmax <= 1.5 * n),
-        Claim(cid + "peak-height", BELKIN, "the test error at N = n stands above both neighbours",
-              "err(n) >= err(n/2) + .05 and err(n) >= err(2n) + .10 (0-1 test error, mean over draws)",
-              "peak (PHENOMENA: .89-.92 at n vs .63-.72 at the first minimum)", {f"err({r:g}n)": e[r] for r in (.5, 1, 2)},
-              e[1.0] >= e[0.5] + 0.05 and e[1.0] >= e[2.0] + 0.10),
-        Claim(cid + "second-descent", BELKIN, "over-parameterized (N >> n) the test error descends again",
-              "err(8n) <= err(n) - .2 (0-1 test error)", "PHENOMENA: .60-.72 at 8n", {"err(n)": e[1.0], "err(8n)": e[8.0]},
-              e[8.0] <= e[1.0] - 0.2),
-        Claim(cid + "below-first-minimum", BELKIN, "the second descent goes below the best under-parameterized model",
-              "err(10n) < min_{N < n/2} err(N) (0-1 test error)", "lower (Fig. 2, MNIST n = 10^4)",
-              {"err(10n)": last, "best_err(N<n/2)": first, "test_mse(10n)": rf["ridgeless"]["mean"]["test_mse"][-1],
-               "best_test_mse(N<n/2)": min(m for g, m in zip(grid, mse) if g < n / 2)}, last < first,
-              expected_failure=None if last < first else (
-                  "at n = 1000 on MNIST-1D the min-norm fit with 10n features is only about as good as the best "
-                  "small-N fit in 0-1 error (the order flips between feature draws) and clearly worse in test MSE "
-                  "(see measured); Belkin et al. show it on MNIST with n = 10^4. A larger n (rf_data.n_train) "
-                  "with N up to 10n would test it, at a cost beyond the quick preset.")),
-        Claim(cid + "ridge-removes-peak", BELKIN + " (regularized control)",
-              f"a ridge of {rf['ridge_value']:g} removes the peak (negative control)",
-              "with ridge: err(n) < err(n/2) + .05 (the peak criterion fails)", "no peak",
-              {"err(n/2)": ridge[0.5], "err(n)": ridge[1.0]}, ridge[1.0] < ridge[0.5] + 0.05),
+    out = [
+        Claim(id=cid + "peak-at-n", source=BELKIN, paper=f"N = n ({n})",
+              statement="min-norm random-feature regression: test risk peaks at the interpolation threshold N = n",
+              measured={"per_draw_argmax_N": argmax},
+              checks=[direction_check(f"argmax_N test MSE == n ({n}) in every feature draw", [a == n for a in argmax])]),
+        Claim(id=cid + "peak-height", source=BELKIN, statement="the test error at N = n stands above both neighbours",
+              paper="peak (PHENOMENA: .89-.92 at n vs .63-.72 at the first minimum)",
+              checks=[paired_check("err(n) − err(n/2) (0-1 test error)", e[1.0], e[0.5], ">=", 0.05),
+                      paired_check("err(n) − err(2n)", e[1.0], e[2.0], ">=", 0.10),
+                      direction_check("peak above both neighbours in every draw",
+                                      [a > b and a > c for a, b, c in zip(e[1.0], e[0.5], e[2.0])])]),
+        Claim(id=cid + "second-descent", source=BELKIN, paper="PHENOMENA: .60-.72 at 8n",
+              statement="over-parameterized (N >> n) the test error descends again",
+              checks=[paired_check("err(n) − err(8n)", e[1.0], e[8.0], ">=", 0.2)]),
+        Claim(id=cid + "below-first-minimum", source=BELKIN, paper="lower (Fig. 2, MNIST n = 10^4)",
+              statement="the second descent goes below the best under-parameterized model", checks=[below],
+              measured={"err(10n)": mean(last), "best_err(N<n/2)": mean(first),
+                        "test_mse(10n)": rf["ridgeless"]["mean"]["test_mse"][-1],
+                        "best_test_mse(N<n/2)": min(rf["ridgeless"]["mean"]["test_mse"][i] for i in small)}),
+        Claim(id=cid + "ridge-removes-peak", source=BELKIN + " (regularized control)", paper="no peak",
+              statement=f"a ridge of {rf['ridge_value']:g} removes the peak (negative control)",
+              checks=[paired_check("with ridge: err(n) − err(n/2) (the peak criterion must fail)", ridge[1.0],
+                                   ridge[0.5], "<", 0.05)]),
     ]
+    if below.verdict != "pass":
+        iv = below.interval
+        mse_last, mse_first = out[3].measured["test_mse(10n)"], out[3].measured["best_test_mse(N<n/2)"]
+        out[3].expected_failure = (
+            f"at n = {n} on MNIST-1D the min-norm fit with {grid[-1] // n}n features is about as good as the best "
+            f"small-N fit in 0-1 error (difference {iv.estimate:+.3f}, 95% interval [{iv.lo:+.3f}, {iv.hi:+.3f}] over "
+            f"{iv.n} draws) and worse in test MSE ({mse_last:.3g} vs {mse_first:.3g}); Belkin et al. show it on MNIST "
+            "with n = 10^4. A larger n (rf_data.n_train) with N up to 10n would test it, beyond the quick budget.")
+    return out
 
 
 def _pick(values: list, i: int | None) -> Any:
     return None if i is None else values[i]
 
 
+def _argmax_rise(curve) -> float:
+    peak, _ = panels.rise_peak(list(curve))
+    return -1.0 if peak is None else float(peak)
+
+
+def _rise(curve) -> float:
+    return panels.rise_peak(list(curve))[1]
+
+
+def _contrast(table, i: int, j: int):
+    w = [0.0] * len(table[0])
+    w[i], w[j] = 1.0, -1.0
+    return contrast_interval(table, w)
+
+
 def _noisy_claims(mw: dict[str, Any], noisy: dict[str, Any], clean: dict[str, Any] | None, thr: float) -> list[Claim]:
-    widths, test = mw["widths"], noisy["test_err"]
+    """Seeds × widths tables with the seed noise pooled over the widths (``stats.contrast_interval``); the peak's
+    location by a parametric bootstrap of the same noise (``stats.simulated_interval``). The peak width is picked
+    from the same data, which biases its test error upward (stated in the interval's method)."""
+    widths, test, table = mw["widths"], noisy["test_err"], noisy["test_err_seeds"]
     peak, rise = panels.rise_peak(test)
     fit = panels.first_below(noisy["train_err"], thr)
-    gap = None if peak is None else test[peak] - test[-1]
-    out = [
-        Claim("double-descent/mw-peak-at-interpolation", NAKKIRAN,
-              f"with {noisy['label_noise']:.0%} label noise the test error is non-monotone in width, peaking where "
-              "the training error first reaches ~0",
-              "width of the max rise of test error above its running min is within one grid step of the first width "
-              f"with train error <= {thr:g}", "peak 54% at h = 47, where train error reaches ~0",
-              {"peak_width": _pick(widths, peak), "peak_test_err": _pick(test, peak), "rise": rise,
-               "first_fit_width": _pick(widths, fit)},
-              peak is not None and fit is not None and abs(peak - fit) <= 1),
-        Claim("double-descent/mw-wide-beats-peak", NAKKIRAN, "the widest net beats the peak",
-              "test_err(peak) - test_err(widest) >= .05", "54% - 45.5% = 8.5 points",
-              {"test_err(peak)": _pick(test, peak), "test_err(widest)": test[-1], "gap": gap},
-              gap is not None and gap >= 0.05),
-    ]
+    claims = []
+    if peak is None or fit is None:
+        why = "no rise in the mean test-error curve" if peak is None else f"no width reached train error <= {thr:g}"
+        checks = [fact_check(why, False)]
+        claims.append(Claim(id="double-descent/mw-peak-at-interpolation", source=NAKKIRAN,
+                            statement="the test error peaks where the training error first reaches ~0",
+                            paper="peak 54% at h = 47, where train error reaches ~0", checks=checks))
+        claims.append(Claim(id="double-descent/mw-wide-beats-peak", source=NAKKIRAN, paper="54% - 45.5% = 8.5 points",
+                            statement="the widest net beats the peak", checks=checks))
+    else:
+        low = min(range(peak), key=lambda i: test[i])  # the running minimum the peak rises from
+        location = Check(name="peak index (max rise above the running min) − first-fit index", op="within",
+                         threshold=(-1.0, 1.0),
+                         interval=simulated_interval(lambda c: _argmax_rise(c) - fit, table))
+        claims.append(Claim(
+            id="double-descent/mw-peak-at-interpolation", source=NAKKIRAN,
+            statement=f"with {noisy['label_noise']:.0%} label noise the test error is non-monotone in width, peaking "
+                      "where the training error first reaches ~0",
+            paper="peak 54% at h = 47, where train error reaches ~0",
+            measured={"peak_width": widths[peak], "peak_test_err": test[peak], "rise": rise,
+                      "first_fit_width": widths[fit]},
+            checks=[Check(name=f"test err(h={widths[peak]}) − test err(h={widths[low]}) (the rise)", op=">",
+                          threshold=0.0, interval=_contrast(table, peak, low)), location]))
+        claims.append(Claim(id="double-descent/mw-wide-beats-peak", source=NAKKIRAN,
+                            statement="the widest net beats the peak", paper="54% - 45.5% = 8.5 points",
+                            checks=[Check(name=f"test err(peak h={widths[peak]}) − test err(widest)", op=">=",
+                                          threshold=0.05, interval=_contrast(table, peak, len(widths) - 1))]))
     if clean is not None:
-        _, rise_clean = panels.rise_peak(clean["test_err"])
-        out.append(Claim("double-descent/mw-noise-enlarges-peak", NAKKIRAN, "the peak is smaller without label noise",
-                         "max rise of test error above its running min: clean < noisy", "label noise amplifies the peak",
-                         {"rise_noisy": rise, "rise_clean": rise_clean}, rise_clean < rise))
-    return out
+        claims.append(Claim(id="double-descent/mw-noise-enlarges-peak", source=NAKKIRAN,
+                            statement="the peak is smaller without label noise", paper="label noise amplifies the peak",
+                            measured={"rise_noisy": rise, "rise_clean": panels.rise_peak(clean["test_err"])[1]},
+                            checks=[Check(name="max rise of test error above its running min: noisy − clean", op=">",
+                                          threshold=0.0, interval=simulated_interval(
+                                              lambda a, b: _rise(a) - _rise(b), table, clean["test_err_seeds"]))]))
+    return claims
 
 
 def _clean_claims(mw: dict[str, Any], clean: dict[str, Any], thr: float) -> list[Claim]:
-    widths, params, norms, test = mw["widths"], mw["params"], clean["path_norm"], clean["test_err"]
+    widths, params, test = mw["widths"], mw["params"], clean["test_err"]
     fit = panels.first_below(clean["train_err"], thr)
-    drop = None if fit is None else test[fit] - test[-1]
-    slope = None if fit is None else panels.loglog_slope(params[fit:], norms[fit:])
+    falls = (Check(name=f"test err(first width with train err <= {thr:g}, h={widths[fit]}) − test err(widest)", op=">",
+                   threshold=0.0, interval=_contrast(clean["test_err_seeds"], fit, len(widths) - 1))
+             if fit is not None else fact_check(f"some width reaches train error <= {thr:g}", False))
+    slopes = [] if fit is None else [panels.loglog_slope(params[fit:], s[fit:]) for s in clean["path_norm_seeds"]]
     return [
-        Claim("double-descent/mw-clean-keeps-falling", NEYSHABUR,
-              "with clean labels the test error keeps falling past the width that first fits the data",
-              f"test_err(first width with train error <= {thr:g}) - test_err(widest) >= .01",
-              "keeps decreasing (Neyshabur 2015, Fig. 1)", {"first_fit_width": _pick(widths, fit), "drop": drop},
-              drop is not None and drop >= 0.01),
-        Claim("double-descent/mw-path-norm-not-params", NEYSHABUR,
-              "a norm-based capacity (l2 path norm) does not grow like the parameter count as width grows",
-              "log-log slope of path norm vs parameter count over widths >= first fit <= .5 (1 = proportional)",
-              "flat or decreasing (Neyshabur 2017, Fig. 3)",
-              {"slope": slope, "param_growth": None if fit is None else params[-1] / params[fit],
-               "path_norm_growth": None if fit is None else norms[-1] / norms[fit]},
-              slope is not None and slope <= 0.5),
+        Claim(id="double-descent/mw-clean-keeps-falling", source=NEYSHABUR, paper="keeps decreasing (Neyshabur 2015, Fig. 1)",
+              statement="with clean labels the test error keeps falling past the width that first fits the data",
+              measured={"first_fit_width": _pick(widths, fit)}, checks=[falls]),
+        Claim(id="double-descent/mw-path-norm-not-params", source=NEYSHABUR, paper="flat or decreasing (Neyshabur 2017, Fig. 3)",
+              statement="a norm-based capacity (l2 path norm) does not grow like the parameter count as width grows",
+              measured={"slope_per_seed": slopes, "param_growth": None if fit is None else params[-1] / params[fit]},
+              checks=[direction_check("log-log slope of path norm vs parameter count over widths >= first fit "
+                                      "<= .5 (1 = proportional), every seed", [s is not None and s <= 0.5 for s in slopes]
+                                      or [False])]),
     ]
 
 
 def _epoch_claim(ew: dict[str, Any], delta: float) -> Claim:
     b = panels.bump(ew["curves"][str(ew["width"])]["test"])
     ok = b["size"] >= delta
-    return Claim(
-        "double-descent/epoch-wise-shape", "Nakkiran et al. 2019, Fig. 2 / Sec. 6 (epoch-wise)",
-        "the widest noisy net's test error against training time decreases, increases, then decreases",
-        f"some step whose test error is >= {delta:g} above the minimum before it and >= {delta:g} above the minimum "
-        "after it", "decrease-increase-decrease",
-        {"rise": b["up"], "fall": b["down"],
-         "steps(min, max, min)": [_pick(ew["step"], b[k]) for k in ("before", "at", "after")]},
-        ok, expected_failure=None if ok else (
-            "at this scale the widest net shows classical overfitting (test error rises after its early minimum) but no "
-            "second descent within the training budget; Nakkiran et al. train for thousands of epochs. --preset full "
-            "trains 500 epochs; whether the second descent appears there is untested."))
+    claim = Claim(
+        id="double-descent/epoch-wise-shape", source="Nakkiran et al. 2019, Fig. 2 / Sec. 6 (epoch-wise)",
+        statement="the widest noisy net's test error against training time decreases, increases, then decreases",
+        paper="decrease-increase-decrease",
+        measured={"rise": b["up"], "fall": b["down"],
+                  "steps(min, max, min)": [_pick(ew["step"], b[k]) for k in ("before", "at", "after")]},
+        checks=[exact_check(f"min(rise, fall) of the best decrease-increase-decrease of the seed-mean curve",
+                            b["size"], ">=", delta, "one seed-mean curve (a shape, not a mean over seeds)")])
+    if not ok and b["up"] >= delta:
+        claim.expected_failure = (
+            f"the widest net shows classical overfitting (test error rises {b['up']:.3f} after its early minimum) but "
+            f"falls back only {b['down']:.3f} by the end of the {ew['step'][-1]}-step budget, no second descent; "
+            "Nakkiran et al. train for thousands of epochs. --preset full trains 500 epochs; whether the second "
+            "descent appears there is untested.")
+    return claim
 
 
 def _mw_claims(mw: dict[str, Any], ew: dict[str, Any], spec: DoubleDescentSpec) -> list[Claim]:
@@ -210,6 +264,8 @@ EXPERIMENT = Experiment(
     paper="Belkin, Hsu, Ma & Mandal 2019; Nakkiran, Kaplun, Bansal, Yang, Barak & Sutskever 2019",
     claim="test error peaks at the interpolation threshold and falls again beyond it; label noise enlarges the peak",
     quick_wall_s=1057,
+    seed_fields=("rf_seeds", "seeds"), max_seeds=4,
+    on_digits=True,
     presets={
         "smoke": DoubleDescentSpec(rf_data=DataSpec(n_train=100, n_test=200), rf_ratios=(0.2, 0.5, 1.0, 2.0, 8.0, 10.0),
                                    rf_seeds=(0,), data=DataSpec(n_train=200, n_test=200), widths=(2, 8, 32),

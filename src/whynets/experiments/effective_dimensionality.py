@@ -28,11 +28,14 @@ from whynets.engine import TrainSpec, mix_seed
 from whynets.measure.effdim import effective_dimensionality
 from whynets.measure.lanczos import hessian_eigenpairs
 from whynets.models import ModelSpec, n_params
-from whynets.models.padding import padded_population, unpad_mlp, width_buckets
-from whynets.report.figures import plt, save_figure
-from whynets.spec import Spec
+from whynets.engine import padded_population, width_buckets
+from whynets.models.padding import unpad_mlp
+from whynets.plotting import plt, save_figure
+from whynets.spec import Spec, SpecError
 
-from .base import Claim, Experiment, mean
+from whynets.stats import contrast_interval, simulated_interval
+
+from .base import Check, Claim, Experiment, direction_check, mean, mean_check
 
 SOURCE = "Maddox, Benton & Wilson 2020, Rethinking parameter counting in deep models, double descent"
 
@@ -60,15 +63,12 @@ def lanczos_seed(width: int, seed: int) -> int:
     return mix_seed(width, seed, "lanczos") % 2**31
 
 
-def _hessians(ctx, spec, bucket: list[int], ws: list[int], ss: list[int], model: ModelSpec) -> dict[str, Any]:
-    key = {"hessian": "-".join(map(str, bucket)), "model": model.hash(), "train": spec.train.hash(),
-           "data": spec.data.hash(), "seeds": ",".join(map(str, ss)), "k": spec.top_k,
-           "steps": spec.lanczos_steps, "tol": spec.lanczos_tol}
-
+def _hessians(ctx, spec, bucket: list[int], ws: list[int], ss: list[int], trained: dict[str, Any]) -> dict[str, Any]:
     def fn(cell_dir: Path) -> dict[str, Any]:
         ds = ctx.data(spec.data).to(ctx.device)
         pop = padded_population(spec.model, ws, ds.input_shape, ds.n_classes, ss, device=ctx.device)
-        pop.load_state_dict(ctx.load_params({"widths": key["hessian"]}, model, spec.train, ss, spec.data))
+        state = ctx.state(trained)
+        pop.load_state_dict({"params": state.params, "buffers": state.buffers})
         rows = []
         for i, w in enumerate(ws):
             net = unpad_mlp(pop.member(i), w).eval()
@@ -81,24 +81,22 @@ def _hessians(ctx, spec, bucket: list[int], ws: list[int], ss: list[int], model:
                          "matvecs": pairs.num_matvecs})
         return {"rows": rows}
 
-    return ctx.cell(key, fn)
+    return ctx.cell({"hessian": "-".join(map(str, bucket))}, fn, trained=trained["cell"], k=spec.top_k,
+                    steps=spec.lanczos_steps, tol=spec.lanczos_tol, z=spec.z)
 
 
 def run(spec: EffectiveDimensionalitySpec, ctx) -> dict[str, Any]:
     if list(spec.widths) != sorted(set(spec.widths)):
-        raise ValueError("effective-dimensionality: widths must be distinct and ascending")
+        raise SpecError("effective-dimensionality: widths must be distinct and ascending")
     per: dict[int, list[dict[str, Any]]] = {w: [] for w in spec.widths}
     wall = 0.0
     for bucket in width_buckets(spec.widths, spec.buckets):
         ws = [w for w in bucket for _ in spec.seeds]
         ss = [s for _ in bucket for s in spec.seeds]
-        model = replace(spec.model, width=max(bucket))
-        make = lambda ds, ws=ws, ss=ss: padded_population(spec.model, ws, ds.input_shape, ds.n_classes, ss,
-                                                          device=ctx.device)
-        out = ctx.train({"widths": "-".join(map(str, bucket))}, model, spec.data, spec.train, ss, keep_params=True,
-                        population=make)
+        out = ctx.train({"widths": "-".join(map(str, bucket))}, spec.model, spec.data, spec.train, ss, widths=ws,
+                        keep_state=True)
         wall += out["wall_s"]
-        hess = _hessians(ctx, spec, bucket, ws, ss, model)
+        hess = _hessians(ctx, spec, bucket, ws, ss, out)
         for i, row in enumerate(hess["rows"]):
             final = {name: values[i] for name, values in out["final"].items()}
             per[row["width"]].append(dict(row, train_err=1 - final["train_acc"], test_err=1 - final["test_acc"],
@@ -113,42 +111,61 @@ def run(spec: EffectiveDimensionalitySpec, ctx) -> dict[str, Any]:
             "compute_s": wall}
 
 
-def _argmax(values: list[float]) -> int:
+def _argmax(values) -> int:
+    values = list(values)
     return max(range(len(values)), key=lambda i: values[i])
 
 
+def _table(results: dict[str, Any], key: str) -> list[list[float]]:
+    """seeds × widths (the members of one seed share its data order across widths: paired)."""
+    ws = results["widths"]
+    return [[results["per_seed"][str(w)][j][key] for w in ws] for j in range(len(results["per_seed"][str(ws[0])]))]
+
+
 def claims(results: dict[str, Any], spec: EffectiveDimensionalitySpec) -> list[Claim]:
+    """Seed noise pooled over the widths: contrasts for differences, a parametric bootstrap of the same noise
+    for the location of a peak (an argmax, which no t-interval describes)."""
     ws, neff, loss = results["widths"], results["n_eff"], results["test_loss"]
+    neff_t, loss_t = _table(results, "n_eff"), _table(results, "test_loss")
     i_neff, i_loss = _argmax(neff), _argmax(loss)
+    last = len(ws) - 1
     fit = next((w for w, e in zip(ws, results["train_err"]) if e <= spec.fit_threshold), None)
-    per_seed = {}
-    for j, s in enumerate(spec.seeds):
-        n = [results["per_seed"][str(w)][j]["n_eff"] for w in ws]
-        t = [results["per_seed"][str(w)][j]["test_loss"] for w in ws]
-        per_seed[str(s)] = {"n_eff_peak": ws[_argmax(n)], "test_loss_peak": ws[_argmax(t)]}
-    params_up = all(b > a for a, b in zip(results["params"], results["params"][1:]))
-    interior = 0 < i_neff < len(ws) - 1
+    per_seed = {str(s): {"n_eff_peak": ws[_argmax(n)], "test_loss_peak": ws[_argmax(t)]}
+                for s, n, t in zip(spec.seeds, neff_t, loss_t)}
+
+    def contrast(table, i, j):
+        w = [0.0] * len(ws)
+        w[i] += 1.0
+        w[j] -= 1.0
+        return contrast_interval(table, w)
+
+    interior = Check(name="argmax test loss (grid index)", op="within", threshold=(1.0, last - 1.0),
+                     interval=simulated_interval(lambda c: float(_argmax(c)), loss_t))
     return [
-        Claim("effective-dimensionality/test-loss-double-descent", SOURCE,
-              f"with {spec.data.label_noise:.0%} label noise the test loss rises to a peak and falls again with width",
-              "argmax_w mean test loss is an interior width and test loss(widest) < test loss(peak)",
-              "double descent of test loss",
-              {"peak_width": ws[i_loss], "peak": loss[i_loss], "widest": loss[-1], "first_fit_width": fit},
-              0 < i_loss < len(ws) - 1 and loss[-1] < loss[i_loss]),
-        Claim("effective-dimensionality/neff-tracks-test-loss", SOURCE,
-              "N_eff of the Hessian peaks where the test loss peaks",
-              f"|argmax N_eff - argmax test loss| <= 1 grid step (widths {ws}; N_eff from top-{spec.top_k} "
-              f"Lanczos eigenvalues, z = {spec.z:g}; means over seeds)",
-              "N_eff and test loss peak together",
-              {"n_eff_peak_width": ws[i_neff], "test_loss_peak_width": ws[i_loss], "per_seed": per_seed},
-              abs(i_neff - i_loss) <= 1),
-        Claim("effective-dimensionality/params-grow-neff-falls", SOURCE,
-              "the parameter count grows monotonically with width, while N_eff falls past its peak",
-              "params strictly increasing; N_eff peaks at an interior width and N_eff(widest) <= 0.5 x N_eff(peak)",
-              "N_eff decreases for wider interpolating models",
-              {"params": [results["params"][0], results["params"][-1]], "n_eff_peak": neff[i_neff],
-               "n_eff_widest": neff[-1]},
-              params_up and interior and neff[-1] <= 0.5 * neff[i_neff]),
+        Claim(id="effective-dimensionality/test-loss-double-descent", source=SOURCE, paper="double descent of test loss",
+              statement=f"with {spec.data.label_noise:.0%} label noise the test loss rises to a peak and falls again "
+                        "with width",
+              measured={"peak_width": ws[i_loss], "peak": loss[i_loss], "widest": loss[-1], "first_fit_width": fit},
+              checks=[interior, Check(name=f"test loss(peak h={ws[i_loss]}) − test loss(widest)", op=">", threshold=0.0,
+                                      interval=contrast(loss_t, i_loss, last))]),
+        Claim(id="effective-dimensionality/neff-tracks-test-loss", source=SOURCE, paper="N_eff and test loss peak together",
+              statement="N_eff of the Hessian peaks where the test loss peaks",
+              measured={"n_eff_peak_width": ws[i_neff], "test_loss_peak_width": ws[i_loss], "per_seed": per_seed},
+              checks=[Check(name=f"argmax N_eff − argmax test loss (grid steps; widths {ws}; N_eff from top-{spec.top_k} "
+                                 f"Lanczos eigenvalues, z = {spec.z:g})", op="within", threshold=(-1.0, 1.0),
+                            interval=simulated_interval(lambda a, b: float(_argmax(a) - _argmax(b)), neff_t, loss_t)),
+                      direction_check("within one grid step in every seed",
+                                      [abs(_argmax(n) - _argmax(t)) <= 1 for n, t in zip(neff_t, loss_t)])]),
+        # the parameter count grows with width by construction of the grid: stated, not gated
+        Claim(id="effective-dimensionality/params-grow-neff-falls", source=SOURCE,
+              statement="while the parameter count grows with width (by construction), N_eff falls past its peak",
+              paper="N_eff decreases for wider interpolating models",
+              measured={"params": [results["params"][0], results["params"][-1]], "n_eff_peak": neff[i_neff],
+                        "n_eff_widest": neff[-1]},
+              checks=[mean_check(f"N_eff(widest) / N_eff(h={ws[i_neff]}), per seed", [n[-1] / n[i_neff] for n in neff_t],
+                                 "<=", 0.5),
+                      Check(name=f"N_eff(peak) − N_eff(widest)", op=">", threshold=0.0,
+                            interval=contrast(neff_t, i_neff, last))]),
     ]
 
 
@@ -183,6 +200,8 @@ EXPERIMENT = Experiment(
     claim="N_eff of the Hessian peaks with the test loss at the interpolation threshold and falls for wider nets, "
           "while the parameter count keeps growing",
     quick_wall_s=96,
+    seed_fields=("seeds",), max_seeds=4,
+    on_digits=True,
     presets={
         "smoke": EffectiveDimensionalitySpec(data=DataSpec(n_train=100, n_test=100, label_noise=0.15),
                                              widths=(2, 4, 8, 16), seeds=(0,), buckets=2, top_k=5, lanczos_steps=20,

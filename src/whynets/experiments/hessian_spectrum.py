@@ -10,8 +10,9 @@ loss lies in ``window`` (.3–1, before it interpolates: at near-zero loss the g
 k* = argmax_{1≤k≤2C} λ_k / λ_{k+1} (the largest relative drop among the top 2C+1); the claim reads
 the median k* over seeds and in-window measurements. (2) Bulk and negative eigenvalues: one-hidden-
 layer MLPs of several widths (0.4–1.6k parameters), whose FULL Hessians are formed exactly (float64,
-one Hessian-vector product per coordinate) and diagonalized at the end of training; the bulk is
-|λ| ≤ ``bulk_tol``·λ_max.
+one Hessian-vector product per coordinate) and diagonalized where each member first reaches a matched
+training loss (``sweep_train.fit_loss``: a wider net reaches a lower loss in the same steps, which would confound
+the bulk's growth with width); the bulk is |λ| ≤ ``bulk_tol``·λ_max.
 
     whynets run hessian-spectrum --preset quick
 """
@@ -19,24 +20,27 @@ one Hessian-vector product per coordinate) and diagonalized at the end of traini
 from __future__ import annotations
 
 import math
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from whynets.data import Dataset, DataSpec
-from whynets.engine import TrainSpec
-from whynets.measure.hvp import HessianOperator, ModelLoss
-from whynets.measure.lanczos import lanczos_eigenpairs
+from whynets.engine import TrainSpec, population_for
+from whynets.measure.hvp import ModelLoss
+from whynets.measure.curvature import eigengap_outliers, exact_hessian_eigenvalues
 from whynets.models import ModelSpec
-from whynets.report.figures import plt, save_figure
+from whynets.plotting import plt, save_figure
+from whynets.probes import InitCurvature, OutlierCount
 from whynets.spec import Spec
 
-from .base import Claim, Experiment, mean
+from whynets.stats import contrast_interval
+
+from .base import Check, Claim, Experiment, bootstrap_check, direction_check, fact_check, mean
 
 SOURCE = "Sagun et al. 2017 (Fig. 1-3); Papyan 2019 (outliers = classes)"
 
@@ -52,8 +56,11 @@ class HessianSpectrumSpec(Spec):
                                         metadata={"help": "training-loss window where outliers are counted"})
     lanczos_tol: float = field(default=1e-3, metadata={"help": "Lanczos residual tolerance (relative to λ_max)"})
     widths: tuple[int, ...] = field(default=(8, 16, 32), metadata={"help": "hidden units of the exact-Hessian MLPs 40-h-10"})
-    sweep_seeds: tuple[int, ...] = field(default=(0, 1), metadata={"help": "members per width of the exact-Hessian sweep"})
-    sweep_train: TrainSpec = field(default_factory=lambda: TrainSpec(lr=1e-3, batch_size=100, steps=3000, eval_points=2))
+    sweep_seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata={"help": "members per width of the exact-Hessian sweep"})
+    # every member stops at its first check (every 50 steps) with training loss <= 1.5, so all widths are compared at
+    # a matched loss (without it the wider nets end at lower loss, a confound of the bulk's growth)
+    sweep_train: TrainSpec = field(default_factory=lambda: TrainSpec(lr=1e-3, batch_size=100, steps=8000, eval_points=2,
+                                                                     fit_loss=1.5, fit_check_every=50, stop_at_fit=True))
     bulk_tol: float = field(default=1e-3, metadata={"help": "|λ| <= bulk_tol·λ_max counts as the bulk near zero"})
 
 
@@ -62,55 +69,13 @@ def _loss_model(model: torch.nn.Module, ds: Dataset) -> ModelLoss:
 
 
 def outlier_count(eigenvalues: list[float], n_classes: int) -> int:
-    """The eigengap rule: k* = argmax over 1 ≤ k ≤ 2C of λ_k/λ_{k+1} (eigenvalues descending, positive)."""
-    top = eigenvalues[: 2 * n_classes + 1]
-    ratios = [a / b if b > 0 else math.inf for a, b in zip(top[:-1], top[1:])]
-    return 1 + max(range(len(ratios)), key=ratios.__getitem__)
+    """The eigengap rule (``measure.curvature.eigengap_outliers``)."""
+    return eigengap_outliers(eigenvalues, n_classes)
 
 
 def exact_spectrum(model_loss: ModelLoss, block: int = 256) -> torch.Tensor:
-    """All eigenvalues (descending) of the exact Hessian, one HVP per coordinate, in float64."""
-    op = HessianOperator(model_loss)
-    eye = torch.eye(model_loss.size, dtype=torch.float64)
-    H = torch.cat([op.matmat(eye[i:i + block]) for i in range(0, model_loss.size, block)])
-    return torch.linalg.eigvalsh((H + H.T) / 2).flip(0)
-
-
-def _outlier_probe(spec: HessianSpectrumSpec, ds: Dataset):
-    """measure(pop, step): in the loss window, each member's top 2C+1 Hessian eigenvalues (Lanczos)."""
-    k = 2 * ds.n_classes + 1
-    lo, hi = spec.window
-
-    def measure(pop, step: int) -> dict[str, list]:
-        out: dict[str, list] = {"loss64": [], "top": [], "outliers": []}
-        for m in range(pop.size):
-            ml = _loss_model(pop.member(m), ds)
-            loss = float(ml.loss())
-            top = None
-            if lo <= loss <= hi:
-                pairs = lanczos_eigenpairs(HessianOperator(ml), k, tol=spec.lanczos_tol, seed=step)
-                top = pairs.eigenvalues.tolist()
-            out["loss64"].append(loss)
-            out["top"].append(top)
-            out["outliers"].append(None if top is None else outlier_count(top, ds.n_classes))
-        return out
-    return measure
-
-
-def _sweep_probe(spec: HessianSpectrumSpec, ds: Dataset):
-    """measure(pop, step): λ_max and λ_min at init (Lanczos), the exact full spectrum at the end."""
-    def measure(pop, step: int) -> dict[str, list]:
-        if step == 0:
-            out = {"init_max": [], "init_min": []}
-            for m in range(pop.size):
-                op = HessianOperator(_loss_model(pop.member(m), ds))
-                out["init_max"].append(float(lanczos_eigenpairs(op, 1, tol=1e-4).eigenvalues[0]))
-                out["init_min"].append(float(lanczos_eigenpairs(op, 1, which="smallest", tol=1e-4).eigenvalues[0]))
-            return out
-        if step != spec.sweep_train.steps:
-            return {}
-        return {"spectrum": [exact_spectrum(_loss_model(pop.member(m), ds)).tolist() for m in range(pop.size)]}
-    return measure
+    """All eigenvalues (descending) of the exact Hessian (``measure.curvature.exact_hessian_eigenvalues``)."""
+    return exact_hessian_eigenvalues(model_loss, block)
 
 
 def _summary(eigs: list[float], bulk_tol: float, n_classes: int) -> dict[str, Any]:
@@ -125,8 +90,8 @@ def _summary(eigs: list[float], bulk_tol: float, n_classes: int) -> dict[str, An
 def run(spec: HessianSpectrumSpec, ctx) -> dict[str, Any]:
     ds = ctx.data(spec.data)
     C = ds.n_classes
-    key = {"part": "outliers", "window": ",".join(map(str, spec.window)), "tol": spec.lanczos_tol}
-    res = ctx.train(key, spec.model, spec.data, spec.train, spec.seeds, measure=_outlier_probe(spec, ds))
+    res = ctx.train({"part": "outliers"}, spec.model, spec.data, spec.train, spec.seeds,
+                    probe=OutlierCount(window=spec.window, lanczos_tol=spec.lanczos_tol))
     points = [{"step": r["step"], "seed": s, "loss": r["loss64"][i], "top": r["top"][i], "outliers": r["outliers"][i]}
               for r in res["history"] if "top" in r for i, s in enumerate(spec.seeds) if r["top"][i] is not None]
     outliers = {"points": points, "wall_s": res["wall_s"], "final_train_loss": res["final"]["train_loss"],
@@ -136,11 +101,19 @@ def run(spec: HessianSpectrumSpec, ctx) -> dict[str, Any]:
     for width in spec.widths:
         model = ModelSpec(kind="mlp", width=width, depth=1)
         out = ctx.train({"part": "exact", "width": width}, model, spec.data, spec.sweep_train, spec.sweep_seeds,
-                        measure=_sweep_probe(spec, ds))
+                        probe=InitCurvature(), keep_state=True)
+
+        def spectra(_, model=model, trained=out) -> dict[str, Any]:
+            pop = population_for(model, ds, spec.sweep_seeds)
+            state = ctx.state(trained)
+            pop.load_state_dict({"params": state.params, "buffers": state.buffers})
+            return {"spectrum": [exact_spectrum(_loss_model(pop.member(m), ds)).tolist() for m in range(pop.size)]}
+
+        spec_cell = ctx.cell({"part": "exact-spectra", "width": width}, spectra, trained=out["cell"])
         init = out["history"][0]
         members = [dict(_summary(eigs, spec.bulk_tol, C), init_max=init["init_max"][i], init_min=init["init_min"][i],
-                        train_loss=out["final"]["train_loss"][i], spectrum=eigs)
-                   for i, eigs in enumerate(out["final"]["spectrum"])]
+                        train_loss=out["final"]["train_loss"][i], stop_step=out["fit_step"][i], spectrum=eigs)
+                   for i, eigs in enumerate(spec_cell["spectrum"])]
         sweep[str(width)] = {"width": width, "members": members, "wall_s": out["wall_s"],
                              **{k: mean([m[k] for m in members]) for k in
                                 ("bulk_share", "negative_share", "neg_ratio", "lambda_max", "train_loss", "n_params")}}
@@ -151,37 +124,51 @@ def run(spec: HessianSpectrumSpec, ctx) -> dict[str, Any]:
 def claims(results: dict[str, Any], spec: HessianSpectrumSpec) -> list[Claim]:
     C = results["n_classes"]
     counts = [p["outliers"] for p in results["outliers"]["points"]]
-    med = statistics.median(counts) if counts else None
-    out = [Claim("hessian-spectrum/outliers-about-C", SOURCE,
-                 f"a gap separates about C = {C} outliers from the bulk (eigengap rule k* = argmax_k λ_k/λ_(k+1), "
-                 f"k ≤ 2C, at training loss in [{spec.window[0]:g}, {spec.window[1]:g}])",
-                 f"|median k* - {C}| <= 1 over seeds and in-window measurements", C,
-                 {"median": med, "counts": counts}, med is not None and abs(med - C) <= 1)]
-    if not out[0].passed and counts:
-        # written after measuring the quick preset: k* = 8-9 there (and 9 for a 1-D CNN, checked by hand)
+    median = bootstrap_check(f"median k* over {len(counts)} in-window measurements", np.median, [counts], "within",
+                             (C - 1.0, C + 1.0)) if counts else fact_check("some measurement in the loss window", False)
+    out = [Claim(id="hessian-spectrum/outliers-about-C", source=SOURCE, paper=C, measured={"counts": counts},
+                 statement=f"a gap separates about C = {C} outliers from the bulk (eigengap rule k* = argmax_k "
+                           f"λ_k/λ_(k+1), k ≤ 2C, at training loss in [{spec.window[0]:g}, {spec.window[1]:g}])",
+                 checks=[median])]
+    if counts and median.verdict != "pass" and median.interval.estimate < C - 1:
         common = ", ".join(f"k* = {k} ({n}x)" for k, n in Counter(counts).most_common(2))
         out[0].expected_failure = (
             f"on MNIST-1D the largest gap among the top eigenvalues falls after {common} of {len(counts)} "
-            f"measurements (median {med:g}), not after C = {C}: the weakest class directions of this ~60%-test MLP "
-            "merge with the edge of the bulk (a 1-D CNN gives 9 as well); Papyan's clean C outliers come from "
-            "deep nets on well-separated classes (CIFAR/ImageNet), which would show it")
+            f"measurements (median {median.interval.estimate:g} < C − 1), not after C = {C}: the weakest class "
+            "directions of this ~60%-test MLP merge with the edge of the bulk; Papyan's clean C outliers come from "
+            "deep nets on well-separated classes (CIFAR/ImageNet)")
     S = results["sweep"]
     widths = sorted(S, key=int)
-    bulk = {w: S[w]["bulk_share"] for w in widths}
-    out.append(Claim("hessian-spectrum/bulk-near-zero", "Sagun et al. 2017, Fig. 1-2",
-                     f"a large share of the eigenvalues sits in a bulk near zero (|λ| <= {spec.bulk_tol:g}·λ_max)",
-                     "bulk share >= 0.30 at every width (mean over seeds)", "bulk ≈ all but ~C eigenvalues",
-                     bulk, min(bulk.values()) >= 0.30))
-    grows = all(b > a for a, b in zip(list(bulk.values()), list(bulk.values())[1:]))
-    out.append(Claim("hessian-spectrum/bulk-grows-with-width", "Sagun et al. 2018, §3 (more parameters widen the bulk)",
-                     "the bulk's share of eigenvalues grows with width", "bulk share strictly increasing in width",
-                     "increasing", bulk, grows))
-    ratio = {w: max(m["neg_ratio"] for m in S[w]["members"]) for w in widths}
-    at_init = {w: max(abs(m["init_min"]) / m["init_max"] for m in S[w]["members"]) for w in widths}
-    out.append(Claim("hessian-spectrum/small-negative", "Sagun et al. 2017, Fig. 3",
-                     "at the end of training the negative eigenvalues are small relative to λ_max",
-                     "max over widths and seeds of |λ_min|/λ_max <= 0.05", "small (≪ λ_max)",
-                     {"end": ratio, "init": at_init}, max(ratio.values()) <= 0.05))
+    table = [[S[w]["members"][i]["bulk_share"] for w in widths] for i in range(len(S[widths[0]]["members"]))]
+    bulk = []
+    for j, w in enumerate(widths):
+        weights = [1.0 if i == j else 0.0 for i in range(len(widths))]
+        bulk.append(Check(name=f"mean bulk share (h={w})", op=">=", threshold=0.30,
+                          interval=contrast_interval(table, weights, paired=False)))
+    out.append(Claim(id="hessian-spectrum/bulk-near-zero", source="Sagun et al. 2017, Fig. 1-2",
+                     statement=f"a large share of the eigenvalues sits in a bulk near zero (|λ| <= {spec.bulk_tol:g}·λ_max)",
+                     paper="bulk ≈ all but ~C eigenvalues", checks=bulk))
+    logw = [math.log(int(w)) for w in widths]
+    centre = sum(logw) / len(logw)
+    norm = sum((v - centre) ** 2 for v in logw)
+    slope = [(v - centre) / norm for v in logw]  # least-squares slope of bulk share against log width
+    losses = {w: [m["train_loss"] for m in S[w]["members"]] for w in widths}
+    out.append(Claim(id="hessian-spectrum/bulk-grows-with-width", source="Sagun et al. 2018, §3 (more parameters widen the bulk)",
+                     statement="at a matched training loss, the bulk's share of eigenvalues grows with width",
+                     paper="increasing", measured={"bulk_share": {w: S[w]["bulk_share"] for w in widths},
+                                                   "train_loss": {w: mean(v) for w, v in losses.items()}},
+                     checks=[Check(name="slope of bulk share vs log(width) (least squares over widths)", op=">",
+                                   threshold=0.0, interval=contrast_interval(table, slope, paired=False)),
+                             fact_check(f"every member stopped at training loss <= {spec.sweep_train.fit_loss:g} "
+                                        "(matched loss)", all(m["stop_step"] is not None for w in widths
+                                                              for m in S[w]["members"]))]))
+    ratios = [m["neg_ratio"] for w in widths for m in S[w]["members"]]
+    out.append(Claim(id="hessian-spectrum/small-negative", source="Sagun et al. 2017, Fig. 3",
+                     statement="at the end of training the negative eigenvalues are small relative to λ_max",
+                     paper="small (≪ λ_max)", measured={"max_end": max(ratios), "init": {
+                         w: max(abs(m["init_min"]) / m["init_max"] for m in S[w]["members"]) for w in widths}},
+                     checks=[direction_check("|λ_min|/λ_max <= 0.05 for every width and seed (exact spectra)",
+                                             [r <= 0.05 for r in ratios])]))
     return out
 
 
@@ -221,11 +208,14 @@ EXPERIMENT = Experiment(
     paper="Sagun, Bottou & LeCun 2017 / Sagun, Evci, Güney, Dauphin & Bottou 2018; Papyan 2019",
     claim="bulk near zero + ~C outliers; the bulk grows with the parameters; negative eigenvalues are small",
     quick_wall_s=127,
+    seed_fields=("seeds", "sweep_seeds"), max_seeds=6,
+    on_digits=True,
     presets={
         "smoke": HessianSpectrumSpec(
             data=DataSpec(n_train=300, n_test=100), model=ModelSpec(width=16, depth=2), seeds=(0,),
             train=TrainSpec(lr=1e-2, batch_size=100, steps=30, eval_every=10), window=(0.0, 10.0), widths=(4, 8),
-            sweep_seeds=(0,), sweep_train=TrainSpec(lr=1e-2, batch_size=100, steps=20, eval_points=2)),
+            sweep_seeds=(0, 1), sweep_train=TrainSpec(lr=1e-2, batch_size=100, steps=20, eval_points=2, fit_loss=2.2,
+                                                      fit_check_every=5, stop_at_fit=True)),
         "quick": HessianSpectrumSpec(),
         "full": HessianSpectrumSpec(seeds=(0, 1, 2, 3, 4), widths=(8, 16, 32, 64), sweep_seeds=(0, 1, 2),
                                     train=TrainSpec(lr=1e-3, batch_size=100, steps=2400, eval_every=200)),

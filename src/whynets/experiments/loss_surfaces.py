@@ -6,7 +6,7 @@ grows. We train one-hidden-layer MLPs of widths {10, 25, 100, 400} on MNIST-1D f
 (one population per width) with SGD, and compare the spread (std over seeds) of the test loss.
 Each run stops early (our protocol, chosen on held-out data): each member's test loss is read at the
 measurement with its lowest loss on a held-out validation split of the training set (the last
-``n_val`` training examples), so a wide net's late over-fitting (its test cross-entropy climbs while
+``n_val`` training examples, ``DataSpec.holdout``), so a wide net's late over-fitting (its test cross-entropy climbs while
 it memorizes) does not pass for the landscape. The test loss at the last step is reported too.
 
     whynets run loss-surfaces --preset quick
@@ -14,17 +14,18 @@ it memorizes) does not pass for the landscape. The test loss at the last step is
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from whynets.data import Dataset, DataSpec
-from whynets.engine import TrainSpec, evaluate
+from whynets.data import DataSpec
+from whynets.engine import TrainSpec
 from whynets.models import ModelSpec
-from whynets.report.figures import plt, save_figure
+from whynets.plotting import plt, save_figure
+from whynets.probes import Validation
 from whynets.spec import Spec
 
-from .base import Claim, Experiment, mean, std
+from .base import Claim, Experiment, bootstrap_check, mean, std
 
 SOURCE = "Choromanska et al. 2015, The loss surfaces of multilayer networks, experiments on MNIST"
 
@@ -43,14 +44,6 @@ class LossSurfacesSpec(Spec):
                                                                steps=3000, eval_every=100))
 
 
-def split(ds: Dataset, n_val: int) -> tuple[Dataset, Any, Any]:
-    """(training set without its last ``n_val`` examples, validation x, validation y)."""
-    if not 0 < n_val < len(ds.y):
-        raise ValueError(f"loss-surfaces: n_val must be in (0, {len(ds.y)}), got {n_val}")
-    return (Dataset(ds.x[:-n_val], ds.y[:-n_val], ds.x_test, ds.y_test, dict(ds.meta, n_val=n_val)),
-            ds.x[-n_val:], ds.y[-n_val:])
-
-
 def early_stopped(history: list[dict[str, Any]], key: str = "test_loss") -> tuple[list[float], list[int]]:
     """Per member: ``key`` at the measurement with the lowest ``val_loss`` (first one on ties), and its step."""
     values, steps = [], []
@@ -62,18 +55,11 @@ def early_stopped(history: list[dict[str, Any]], key: str = "test_loss") -> tupl
 
 
 def run(spec: LossSurfacesSpec, ctx) -> dict[str, Any]:
-    full = ctx.data(spec.data)
-    ds, x_val, y_val = split(full, spec.n_val)
-
-    def val_loss(pop, step):
-        loss, acc = evaluate(pop, x_val.to(pop.device), y_val.to(pop.device), spec.train.loss, ds.n_classes)
-        return {"val_loss": loss.tolist(), "val_acc": acc.tolist()}
-
+    data = replace(spec.data, holdout=spec.n_val)  # the last n_val training examples: the validation split
     rows = {}
     for w in spec.widths:
         model = ModelSpec(kind="mlp", width=w, depth=spec.depth)
-        out = ctx.train({"width": w, "data": spec.data.hash(), "n_val": spec.n_val}, model, ds, spec.train,
-                        spec.seeds, measure=val_loss)
+        out = ctx.train({"width": w}, model, data, spec.train, spec.seeds, probe=Validation())
         es_loss, es_step = early_stopped(out["history"])
         es_acc, _ = early_stopped(out["history"], "test_acc")
         rows[str(w)] = {"width": w, "test_loss": es_loss, "test_acc": es_acc, "stop_step": es_step,
@@ -85,23 +71,25 @@ def run(spec: LossSurfacesSpec, ctx) -> dict[str, Any]:
 
 
 def claims(results: dict[str, Any], spec: LossSurfacesSpec) -> list[Claim]:
+    """Bootstrap over the seeds of each width (independent groups): the ratio of standard deviations and the
+    difference of means."""
     rows = results["rows"]
     narrow, wide = rows[str(results["widths"][0])], rows[str(results["widths"][-1])]
-    ratio = wide["std"] / narrow["std"] if narrow["std"] > 0 else float("inf")
     n = results["n_seeds"]
+    ratio = bootstrap_check(f"std over {n} seeds of the (early-stopped) test loss: std(width {wide['width']}) / "
+                            f"std(width {narrow['width']})", lambda a, b: a.std(ddof=1) / b.std(ddof=1),
+                            [wide["test_loss"], narrow["test_loss"]], "<=", spec.spread_ratio)
+    lower = bootstrap_check(f"mean test loss(width {narrow['width']}) − mean test loss(width {wide['width']})",
+                            lambda a, b: a.mean() - b.mean(), [narrow["test_loss"], wide["test_loss"]], ">", 0.0)
     return [
-        Claim("loss-surfaces/spread-shrinks", SOURCE,
-              "the test losses that training runs end at concentrate as the network grows",
-              f"std over {n} seeds of the (early-stopped) test loss: std(width {wide['width']}) <= "
-              f"{spec.spread_ratio:g} x std(width {narrow['width']})",
-              "the distribution of test losses narrows from 25 to 500 hidden units",
-              {"std_narrowest": narrow["std"], "std_widest": wide["std"], "ratio": ratio,
-               "std_by_width": {k: r["std"] for k, r in rows.items()}},
-              ratio <= spec.spread_ratio),
-        Claim("loss-surfaces/band-is-lower", SOURCE, "larger networks end at lower test loss (the band moves down)",
-              f"mean test loss(width {wide['width']}) < mean test loss(width {narrow['width']})",
-              "lower for larger networks", {k: r["mean"] for k, r in rows.items()},
-              wide["mean"] < narrow["mean"]),
+        Claim(id="loss-surfaces/spread-shrinks", source=SOURCE,
+              statement="the test losses that training runs end at concentrate as the network grows",
+              paper="the distribution of test losses narrows from 25 to 500 hidden units",
+              measured={"std_narrowest": narrow["std"], "std_widest": wide["std"],
+                        "std_by_width": {k: r["std"] for k, r in rows.items()}}, checks=[ratio]),
+        Claim(id="loss-surfaces/band-is-lower", source=SOURCE, paper="lower for larger networks",
+              statement="larger networks end at lower test loss (the band moves down)",
+              measured={k: r["mean"] for k, r in rows.items()}, checks=[lower]),
     ]
 
 
@@ -132,6 +120,8 @@ EXPERIMENT = Experiment(
     paper="Choromanska, Henaff, Mathieu, Ben Arous & LeCun 2015, The loss surfaces of multilayer networks",
     claim="the spread of the test loss across seeds shrinks as the network grows (minima concentrate in a band)",
     quick_wall_s=82,
+    seed_fields=("seeds",), max_seeds=32,
+    on_digits=True,
     presets={
         "smoke": LossSurfacesSpec(data=DataSpec(n_train=300, n_test=200), n_val=100, widths=(4, 32), seeds=(0, 1, 2),
                                   train=TrainSpec(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=50, steps=40,

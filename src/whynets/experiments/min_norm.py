@@ -10,7 +10,7 @@ generalize, because the algorithm picks a particular (minimum-norm) interpolant.
    ``residual_tol``) with Laplace and RBF kernels on scikit-learn digits and MNIST-1D. Training
    accuracy is 100%, yet the test error is low (paper: 1.2% on MNIST, 0.6% with Gabor features); we
    compare with the 100-100 MLP of the ``baselines`` experiment, trained here, and with a Gabor
-   preprocessing (``whynets.measure.kernels.gabor_features_*``, default filter bank, fixed a priori).
+   preprocessing (``whynets.solvers.kernels.gabor_features_*``, default filter bank, fixed a priori).
 
     whynets run min-norm --preset quick
 """
@@ -18,7 +18,7 @@ generalize, because the algorithm picks a particular (minimum-norm) interpolant.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,14 +26,16 @@ import torch
 
 from whynets.data import DataSpec
 from whynets.engine import TrainSpec
-from whynets.measure.kernels import (accuracy, gabor_features_1d, gabor_features_2d, kernel_interpolate, kernel_predict,
+from whynets.solvers.kernels import (accuracy, gabor_features_1d, gabor_features_2d, kernel_interpolate, kernel_predict,
                                      laplace_kernel, median_bandwidth, rbf_kernel)
-from whynets.measure.minnorm import min_norm_lstsq, predicted_limit, relative_distance, sgd_least_squares
+from whynets.solvers.minnorm import min_norm_lstsq, predicted_limit, relative_distance, sgd_least_squares
 from whynets.models import ModelSpec
-from whynets.report.figures import plt, save_figure
-from whynets.spec import Spec
+from whynets.plotting import plt, save_figure
+from whynets.spec import Spec, SpecError
 
-from .base import Claim, Experiment, mean
+from whynets.stats import Interval, difference, joint_level, paired_t_interval, proportion_interval, t_interval
+
+from .base import Check, Claim, Experiment, exact_check, fact_check, mean, rate_check
 
 SOURCE = "Zhang et al. 2017, §5"
 KERNELS = {"laplace": laplace_kernel, "rbf": rbf_kernel}
@@ -50,6 +52,8 @@ class MinNormSpec(Spec):
     ls_tol: float = field(default=1e-3, metadata={"help": "claim: relative distance to the predicted limit"})
     # -- part 2: exact kernel interpolation
     digits: DataSpec = field(default_factory=lambda: DataSpec(name="digits"))
+    digits_splits: tuple[int, ...] = field(default=(0, 1, 2), metadata={"help": "random train/test splits of digits "
+                                                                                "(data.seed); errors pooled over them"})
     mnist1d: DataSpec = field(default_factory=DataSpec)
     kernels: tuple[str, ...] = field(default=("laplace", "rbf"), metadata={"help": "laplace | rbf; bandwidth = median distance"})
     primary_kernel: str = field(default="laplace", metadata={"help": "kernel the generalization claims gate on "
@@ -99,18 +103,19 @@ def _features(x: torch.Tensor, kind: str) -> torch.Tensor:
         x64 = x64[:, 0]
     if x64.ndim == 3:
         return gabor_features_2d(x64)
-    raise ValueError(f"min-norm: Gabor features need signals (n, L) or images (n, H, W); got {tuple(x.shape)}")
+    raise SpecError(f"min-norm: Gabor features need signals (n, L) or images (n, H, W); got {tuple(x.shape)}")
 
 
 def _kernel_fit(ds, kernel: str, features: str, residual_tol: float) -> dict[str, Any]:
     if kernel not in KERNELS:
-        raise ValueError(f"min-norm: unknown kernel {kernel!r}; choose from {', '.join(KERNELS)}")
+        raise SpecError(f"min-norm: unknown kernel {kernel!r}; choose from {', '.join(KERNELS)}")
     f_train, f_test = _features(ds.x, features), _features(ds.x_test, features)
     bandwidth = median_bandwidth(f_train)
     k_train = KERNELS[kernel](f_train, f_train, bandwidth)
     fit = kernel_interpolate(k_train, ds.y, ds.n_classes)
-    return {"train_acc": accuracy(kernel_predict(k_train, fit), ds.y),
-            "test_acc": accuracy(kernel_predict(KERNELS[kernel](f_test, f_train, bandwidth), fit), ds.y_test),
+    wrong = (kernel_predict(KERNELS[kernel](f_test, f_train, bandwidth), fit).argmax(1) != ds.y_test)
+    return {"train_acc": accuracy(kernel_predict(k_train, fit), ds.y), "test_acc": 1.0 - float(wrong.double().mean()),
+            "test_wrong": wrong.nonzero().flatten().tolist(), "n_test": len(ds.y_test),
             "method": fit.method, "jitter": fit.jitter, "relative_residual": fit.relative_residual,
             "exact": fit.method == "cholesky" and fit.relative_residual <= residual_tol,
             "bandwidth": bandwidth, "n_train": len(ds.y), "n_features": f_train.shape[1]}
@@ -118,23 +123,25 @@ def _kernel_fit(ds, kernel: str, features: str, residual_tol: float) -> dict[str
 
 def run(spec: MinNormSpec, ctx) -> dict[str, Any]:
     if spec.ls_d <= spec.ls_n:
-        raise ValueError(f"min-norm: need ls_d > ls_n (under-determined), got d={spec.ls_d}, n={spec.ls_n}")
+        raise SpecError(f"min-norm: need ls_d > ls_n (under-determined), got d={spec.ls_d}, n={spec.ls_n}")
     if spec.primary_kernel not in spec.kernels:
-        raise ValueError(f"min-norm: primary_kernel={spec.primary_kernel!r} is not in kernels={spec.kernels}")
+        raise SpecError(f"min-norm: primary_kernel={spec.primary_kernel!r} is not in kernels={spec.kernels}")
     ls = {}
     for seed in spec.ls_seeds:
-        key = {"part": "lstsq", "n": spec.ls_n, "d": spec.ls_d, "seed": seed, "epochs": spec.ls_epochs,
-               "batch": ",".join(map(str, spec.ls_batch_sizes))}
-        ls[str(seed)] = ctx.cell(key, lambda _: _timed(lambda: _least_squares(
-            spec.ls_n, spec.ls_d, seed, spec.ls_epochs, spec.ls_batch_sizes)))
+        label = {"part": "lstsq", "n": spec.ls_n, "d": spec.ls_d, "seed": seed}
+        ls[str(seed)] = ctx.cell(label, lambda _: _timed(lambda: _least_squares(
+            spec.ls_n, spec.ls_d, seed, spec.ls_epochs, spec.ls_batch_sizes)), epochs=spec.ls_epochs,
+                                 batch_sizes=list(spec.ls_batch_sizes))
         ctx.log(f"min-norm: least squares seed {seed}: {ls[str(seed)]['wall_s']:.2f}s")
     kernel_rows = {}
-    for data_name, data_spec in (("digits", spec.digits), ("mnist1d", spec.mnist1d)):
+    sets = [(f"digits:{s}", replace(spec.digits, seed=s)) for s in spec.digits_splits] + [("mnist1d", spec.mnist1d)]
+    for data_name, data_spec in sets:
         for kernel in spec.kernels:
             for features in ("raw", "gabor"):
-                key = {"part": "kernel", "data": data_spec.hash(), "kernel": kernel, "features": features}
-                row = ctx.cell(key, lambda _: _timed(lambda: _kernel_fit(ctx.data(data_spec), kernel, features,
-                                                                         spec.residual_tol)))
+                label = {"part": "kernel", "data": data_name, "kernel": kernel, "features": features}
+                row = ctx.cell(label, lambda _: _timed(lambda: _kernel_fit(ctx.data(data_spec), kernel, features,
+                                                                           spec.residual_tol)),
+                               data=data_spec, residual_tol=spec.residual_tol)
                 kernel_rows[f"{data_name}/{kernel}/{features}"] = dict(row, data=data_name, kernel=kernel,
                                                                       features=features)
                 ctx.log(f"min-norm: {data_name}/{kernel}/{features}: test acc {row['test_acc']:.4f}, {row['wall_s']:.2f}s")
@@ -143,54 +150,89 @@ def run(spec: MinNormSpec, ctx) -> dict[str, Any]:
             "mlp": {"test_acc": mlp["final"]["test_acc"], "train_acc": mlp["final"]["train_acc"], "wall_s": mlp["wall_s"]}}
 
 
+def _sets(results, data: str) -> list[str]:
+    """The data-set names of ``data`` in the results: "mnist1d", or "digits:0", "digits:1", … (one per split)."""
+    return sorted({r["data"] for r in results["kernels"].values() if r["data"].split(":")[0] == data})
+
+
 def _err(results, data: str, kernel: str, features: str) -> float:
-    return 100 * (1 - results["kernels"][f"{data}/{kernel}/{features}"]["test_acc"])
+    """Test error (%) of one fit, pooled over the splits of ``data``."""
+    rows = [results["kernels"][f"{d}/{kernel}/{features}"] for d in _sets(results, data)]
+    return 100 * sum(1 - r["test_acc"] for r in rows) / len(rows)
+
+
+def _wrong(results, data: str, kernel: str, features: str) -> list[float]:
+    """Per test example (all splits concatenated): 1 if the fit got it wrong."""
+    out = []
+    for d in _sets(results, data):
+        r = results["kernels"][f"{d}/{kernel}/{features}"]
+        wrong = set(r["test_wrong"])
+        out += [1.0 if i in wrong else 0.0 for i in range(r["n_test"])]
+    return out
 
 
 def claims(results: dict[str, Any], spec: MinNormSpec) -> list[Claim]:
+    """Least squares and the exact solves are deterministic float64 computations (exact checks); test errors
+    are rates on a finite test set (Clopper–Pearson, pooled over digits' random splits); the MLP's accuracy
+    is a mean over seeds (t); comparisons of two fits on the same test examples are paired per example."""
     ls = list(results["least_squares"].values())
     per_batch = [v for s in ls for k, v in s.items() if k.startswith("batch=")]
     zero = max(v["zero_to_min_norm"] for v in per_batch)
     to_pred = max(v["w0_to_predicted"] for v in per_batch)
     to_min = min(v["w0_to_min_norm"] for v in per_batch)
+    f64 = "float64 SGD against the closed form (no sampling noise)"
     out = [
-        Claim("min-norm/sgd-zero-init", SOURCE, f"SGD from zero on least squares with d={spec.ls_d} > n={spec.ls_n} "
-              "converges to the minimum-norm (pseudo-inverse) solution",
-              f"max over seeds and batch sizes of ‖w_SGD − X⁺y‖/‖X⁺y‖ <= {spec.ls_tol:g}", 0.0, zero, zero <= spec.ls_tol),
-        Claim("min-norm/sgd-nonzero-init", SOURCE, "from w0 ≠ 0, SGD converges to X⁺y + (I − X⁺X)w0 (w0's null-space "
-              "part plus the minimum-norm solution), not to X⁺y",
-              f"max ‖w_SGD − w*(w0)‖/‖w*(w0)‖ <= {spec.ls_tol:g} and min ‖w_SGD − X⁺y‖/‖X⁺y‖ >= 0.1",
-              {"to_predicted": 0.0, "to_min_norm": "> 0"}, {"to_predicted": to_pred, "to_min_norm": to_min},
-              to_pred <= spec.ls_tol and to_min >= 0.1),
+        Claim(id="min-norm/sgd-zero-init", source=SOURCE, paper=0.0,
+              statement=f"SGD from zero on least squares with d={spec.ls_d} > n={spec.ls_n} converges to the "
+                        "minimum-norm (pseudo-inverse) solution",
+              checks=[exact_check("max over seeds and batch sizes of ‖w_SGD − X⁺y‖/‖X⁺y‖", zero, "<=", spec.ls_tol,
+                                  f64)]),
+        Claim(id="min-norm/sgd-nonzero-init", source=SOURCE, paper={"to_predicted": 0.0, "to_min_norm": "> 0"},
+              statement="from w0 ≠ 0, SGD converges to X⁺y + (I − X⁺X)w0 (w0's null-space part plus the "
+                        "minimum-norm solution), not to X⁺y",
+              checks=[exact_check("max ‖w_SGD − w*(w0)‖/‖w*(w0)‖", to_pred, "<=", spec.ls_tol, f64),
+                      exact_check("min ‖w_SGD − X⁺y‖/‖X⁺y‖", to_min, ">=", 0.1, f64)]),
     ]
     rows = results["kernels"]
     worst_train = min(r["train_acc"] for r in rows.values())
     worst_res = max(r["relative_residual"] for r in rows.values())
-    exact = all(r["exact"] for r in rows.values())
-    out.append(Claim("min-norm/kernel-interpolates", SOURCE, "K α = Y is solved exactly (Cholesky, no ridge): "
-                     "every kernel fit has 100% training accuracy",
-                     f"min train_acc == 1 and max ‖Kα − Y‖/‖Y‖ <= {spec.residual_tol:g} with plain Cholesky",
-                     1.0, {"min_train_acc": worst_train, "max_relative_residual": worst_res},
-                     worst_train == 1.0 and worst_res <= spec.residual_tol and exact))
+    out.append(Claim(id="min-norm/kernel-interpolates", source=SOURCE, paper=1.0,
+                     statement="K α = Y is solved exactly (Cholesky, no ridge): every kernel fit has 100% training "
+                               "accuracy",
+                     checks=[exact_check("min train acc over every kernel fit", worst_train, ">=", 1.0),
+                             exact_check("max ‖Kα − Y‖/‖Y‖", worst_res, "<=", spec.residual_tol, "float64 Cholesky"),
+                             fact_check("every fit used plain Cholesky (no jitter, no fallback)",
+                                        all(r["exact"] for r in rows.values()))]))
     pk = spec.primary_kernel
-    digits = {k: _err(results, "digits", k, "raw") for k in spec.kernels}
-    out.append(Claim("min-norm/digits-generalizes", SOURCE + " (MNIST: 1.2% test error)",
-                     f"the interpolating {pk} kernel solution generalizes on digits", f"test error ({pk}, raw) <= 2%",
-                     1.2, digits, digits[pk] <= 2.0))
-    mlp_acc = 100 * mean(results["mlp"]["test_acc"])
-    kern_acc = {k: 100 - _err(results, "mnist1d", k, "raw") for k in spec.kernels}
-    out.append(Claim("min-norm/mnist1d-vs-mlp", SOURCE + "; MLP of the baselines experiment",
-                     f"on MNIST-1D the interpolating {pk} kernel solution generalizes about as well as a trained "
-                     "100-100 MLP", f"test acc ({pk}, raw) >= mean MLP test acc − 5 points",
-                     {"mlp (Greydanus & Kobak)": 68.0}, dict(kern_acc, mlp=mlp_acc), kern_acc[pk] >= mlp_acc - 5))
-    gain = {d: {"raw": _err(results, d, pk, "raw"), "gabor": _err(results, d, pk, "gabor"),
-                "reduction_points": _err(results, d, pk, "raw") - _err(results, d, pk, "gabor")}
-            for d in ("digits", "mnist1d")}
-    out.append(Claim("min-norm/gabor-helps", SOURCE + " (MNIST: 1.2% -> 0.6% with Gabor wavelets)",
-                     "a fixed Gabor-modulus preprocessing lowers the interpolating kernel's test error further",
-                     f"test error ({pk}, gabor) < test error ({pk}, raw) on digits and on MNIST-1D",
-                     {"raw": 1.2, "gabor": 0.6, "reduction_points": 0.6}, gain,
-                     all(g["reduction_points"] > 0 for g in gain.values())))
+    n_digits = sum(rows[f"{d}/{pk}/raw"]["n_test"] for d in _sets(results, "digits"))
+    k_digits = sum(len(rows[f"{d}/{pk}/raw"]["test_wrong"]) for d in _sets(results, "digits"))
+    out.append(Claim(id="min-norm/digits-generalizes", source=SOURCE + " (MNIST: 1.2% test error)", paper=1.2,
+                     statement=f"the interpolating {pk} kernel solution generalizes on digits",
+                     measured={k: _err(results, "digits", k, "raw") for k in spec.kernels},
+                     checks=[rate_check(f"test error ({pk}, raw), pooled over {len(_sets(results, 'digits'))} "
+                                        "random splits", k_digits, n_digits, "<=", 0.02)]))
+    mlp = [100 * a for a in results["mlp"]["test_acc"]]
+    r = rows[f"mnist1d/{pk}/raw"]
+    kern = proportion_interval(r["n_test"] - len(r["test_wrong"]), r["n_test"], level=joint_level())
+    kern = Interval(100 * kern.estimate, 100 * kern.lo, 100 * kern.hi, kern.n, kern.method, kern.level)
+    gap = difference(kern, t_interval(mlp, level=joint_level()))
+    out.append(Claim(id="min-norm/mnist1d-vs-mlp", source=SOURCE + "; MLP of the baselines experiment",
+                     paper={"mlp (Greydanus & Kobak)": 68.0},
+                     statement=f"on MNIST-1D the interpolating {pk} kernel solution generalizes about as well as a "
+                               "trained 100-100 MLP",
+                     measured=dict({k: 100 - _err(results, "mnist1d", k, "raw") for k in spec.kernels}, mlp=mean(mlp)),
+                     checks=[Check(name=f"test acc ({pk}, raw) − mean MLP test acc (points)", op=">=", threshold=-5.0,
+                                   interval=gap)]))
+    checks = []
+    for d in ("digits", "mnist1d"):
+        raw, gabor = _wrong(results, d, pk, "raw"), _wrong(results, d, pk, "gabor")
+        checks.append(Check(name=f"test error raw − gabor ({d}, {pk}; paired over test examples)", op=">",
+                            threshold=0.0, interval=paired_t_interval(raw, gabor)))
+    gain = {d: {"raw": _err(results, d, pk, "raw"), "gabor": _err(results, d, pk, "gabor")} for d in ("digits", "mnist1d")}
+    out.append(Claim(id="min-norm/gabor-helps", source=SOURCE + " (MNIST: 1.2% -> 0.6% with Gabor wavelets)",
+                     paper={"raw": 1.2, "gabor": 0.6, "reduction_points": 0.6}, measured=gain,
+                     statement="a fixed Gabor-modulus preprocessing lowers the interpolating kernel's test error "
+                               "further", checks=checks))
     return out
 
 
@@ -229,6 +271,7 @@ EXPERIMENT = Experiment(
     paper="Zhang, Bengio, Hardt, Recht & Vinyals 2017, Understanding deep learning requires rethinking generalization",
     claim="SGD from zero converges to X⁺y; solving Kα = Y exactly gives 100% train accuracy and low test error",
     quick_wall_s=48,
+    seed_fields=("ls_seeds", "seeds", "digits_splits"), max_seeds=6,
     presets={
         "smoke": MinNormSpec(ls_n=20, ls_d=60, ls_seeds=(0,), ls_epochs=200, digits=DataSpec(name="digits", n_train=200,
                              n_test=100), mnist1d=DataSpec(n_train=300, n_test=200), seeds=(0,),

@@ -13,18 +13,16 @@ at k = 0 and stable after a few dozen steps. The control, an MLP 40-100-100-10 a
 already at k = 0 (as PHENOMENA calibrates for MNIST-1D MLPs; at lr 0.1 its k = 0 barriers spread 0-4
 points). Children of different parents at k = 0 give the independently initialized pairs.
 
-Notes: every spawn starts a fresh optimizer (``engine.train`` starts fresh state on each call), so
-the children lose the parent's momentum buffer (Frankle et al. copy the full training state); the LR
-is constant, so no schedule restarts at the spawn. The parent's first k steps are recomputed for each k
-(cheap, and exact: data order comes from (seed, epoch)).
+Training runs in phases: the parents are one chain of phase cells through the spawn steps (no prefix is
+trained twice), and each spawn copies the full training state — weights, optimizer state (momentum) and the
+step, so the LR schedule goes on (``--set train.schedule=cosine`` means what it says) — as Frankle et al. do;
+only the data-order seed of each copy is new (``child_seeds``).
 
     whynets run mode-connectivity --preset quick
 """
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,13 +30,13 @@ from typing import Any
 import torch.nn.functional as F
 
 from whynets.data import DataSpec
-from whynets.engine import Population, TrainSpec, mix_seed, population_for, train
+from whynets.engine import TrainSpec, mix_seed, population_for
 from whynets.measure.landscape import linear_interpolation
 from whynets.models import ModelSpec
-from whynets.report.figures import plt, save_figure
-from whynets.spec import Spec
+from whynets.plotting import plt, save_figure
+from whynets.spec import Spec, SpecError
 
-from .base import Claim, Experiment, mean
+from .base import Claim, Experiment, direction_check, fact_check, mean, mean_check
 
 SOURCE = "Frankle et al. 2020, Linear mode connectivity and the lottery ticket hypothesis, instability analysis"
 
@@ -70,42 +68,51 @@ def _path(model, ds, a, b, num_points: int) -> dict[str, Any]:
     return {"error_barrier": 100 * r.error_barrier, "loss_barrier": r.loss_barrier, "error": r.error.tolist()}
 
 
-def _instability(ctx, spec: ModeConnectivitySpec, model: ModelSpec, train_spec: TrainSpec, k: int) -> dict[str, Any]:
-    """One cell: parents trained k steps, two copies of each trained T − k steps, barriers between them."""
-    key = {"model": model.kind, "k": k, "model_hash": model.hash(), "train": train_spec.hash(),
-           "data": spec.data.hash(), "parents": ",".join(map(str, spec.parents)), "points": spec.num_points}
-
+def _barriers(ctx, spec: ModeConnectivitySpec, model: ModelSpec, children: dict[str, Any], k: int) -> dict[str, Any]:
+    """A cell reading the children's end state: the barrier between the two copies of each parent (and, at k = 0,
+    between children of different parents: independent initializations and data orders)."""
     def fn(cell_dir: Path) -> dict[str, Any]:
-        started = time.perf_counter()
         ds = ctx.data(spec.data).to(ctx.device)
-        log = lambda phase: (lambda row: ctx.store.append_metrics(dict(model=model.kind, k=k, phase=phase, **row)))
-        pop = population_for(model, ds, spec.parents, ctx.device)
-        if k > 0:
-            train(pop, ds, replace(train_spec, steps=k, eval_points=2), checkpoint=cell_dir / "parent.pt",
-                  on_measure=log("parent"))
-        copies = [pop.member(i) for i in range(pop.size) for _ in (0, 1)]
-        children = Population(copies, [s for p in spec.parents for s in child_seeds(p)])
-        result = train(children, ds, replace(train_spec, steps=train_spec.steps - k),
-                       checkpoint=cell_dir / "checkpoint.pt", on_measure=log("children"))
-        nets = [children.member(i) for i in range(children.size)]
-        pairs = [_path(nets[0], ds, nets[2 * i], nets[2 * i + 1], spec.num_points) for i in range(pop.size)]
-        out = {"k": k, "pairs": pairs, "barrier": [p["error_barrier"] for p in pairs],
-               "test_acc": result.final["test_acc"], "train_acc": result.final["train_acc"]}
-        if k == 0 and pop.size > 1:  # children of different parents: different inits and data orders
-            out["independent"] = [_path(nets[0], ds, nets[2 * i], nets[2 * ((i + 1) % pop.size)], spec.num_points)
-                                  for i in range(pop.size if pop.size > 2 else 1)]
-        if (cell_dir / "parent.pt").exists() and os.environ.get("WHYNETS_KEEP_CHECKPOINTS", "0") != "1":
-            (cell_dir / "parent.pt").unlink()
-        out["wall_s"] = time.perf_counter() - started  # this process's time (a resumed cell: since the resume)
+        state = ctx.state(children)
+        pop = population_for(model, ds, state.seeds, ctx.device)
+        pop.load_state_dict({"params": state.params, "buffers": state.buffers})
+        nets = [pop.member(i).eval() for i in range(pop.size)]
+        n = pop.size // 2
+        pairs = [_path(nets[0], ds, nets[2 * i], nets[2 * i + 1], spec.num_points) for i in range(n)]
+        out = {"pairs": pairs}
+        if k == 0 and n > 1:
+            out["independent"] = [_path(nets[0], ds, nets[2 * i], nets[2 * ((i + 1) % n)], spec.num_points)
+                                  for i in range(n if n > 2 else 1)]
         return out
+    return ctx.cell({"barriers": model.kind, "k": k}, fn, children=children["cell"], points=spec.num_points)
 
-    return ctx.cell(key, fn)
+
+def _instability(ctx, spec: ModeConnectivitySpec, model: ModelSpec, train_spec: TrainSpec,
+                 spawn_steps: list[int]) -> list[dict[str, Any]]:
+    """The parents as ONE chain of phase cells (0 → k1 → k2 …); at each k two copies of every parent (weights and
+    optimizer state) continue to the end with new data orders; then the barriers between each pair."""
+    members = [i for i in range(len(spec.parents)) for _ in (0, 1)]
+    seeds = [s for p in spec.parents for s in child_seeds(p)]
+    out, parent = [], None
+    for k in sorted(spawn_steps):
+        parent = ctx.train({"model": model.kind, "phase": "parent", "until": k}, model, spec.data, train_spec,
+                           spec.parents, until=k, parent=parent)
+        children = ctx.train({"model": model.kind, "phase": "children", "k": k}, model, spec.data, train_spec, seeds,
+                             parent=parent, spawn=members, keep_state=True)
+        bar = _barriers(ctx, spec, model, children, k)
+        cell = {"k": k, "pairs": bar["pairs"], "barrier": [p["error_barrier"] for p in bar["pairs"]],
+                "test_acc": children["final"]["test_acc"], "train_acc": children["final"]["train_acc"],
+                "wall_s": parent["wall_s"] + children["wall_s"]}
+        if "independent" in bar:
+            cell["independent"] = bar["independent"]
+        out.append(cell)
+    return out
 
 
 def run(spec: ModeConnectivitySpec, ctx) -> dict[str, Any]:
     if any(not 0 <= k < spec.train.steps for k in spec.spawn_steps):
-        raise ValueError(f"mode-connectivity: spawn_steps must lie in [0, train.steps={spec.train.steps})")
-    cells = [_instability(ctx, spec, spec.model, spec.train, k) for k in sorted(spec.spawn_steps)]
+        raise SpecError(f"mode-connectivity: spawn_steps must lie in [0, train.steps={spec.train.steps})")
+    cells = _instability(ctx, spec, spec.model, spec.train, list(spec.spawn_steps))
     out = {"steps": spec.train.steps, "spawn_steps": [c["k"] for c in cells],
            "barrier": [c["barrier"] for c in cells], "mean_barrier": [mean(c["barrier"]) for c in cells],
            "loss_barrier": [[p["loss_barrier"] for p in c["pairs"]] for c in cells],
@@ -117,7 +124,7 @@ def run(spec: ModeConnectivitySpec, ctx) -> dict[str, Any]:
         ind = cells[0]["independent"]
         out["independent"] = {"barrier": [p["error_barrier"] for p in ind], "paths": [p["error"] for p in ind]}
     if spec.control_lr > 0:
-        c = _instability(ctx, spec, spec.control, replace(spec.train, lr=spec.control_lr), 0)
+        (c,) = _instability(ctx, spec, spec.control, replace(spec.train, lr=spec.control_lr), [0])
         out["control"] = {"model": spec.control.kind, "lr": spec.control_lr, "barrier": c["barrier"],
                           "test_acc": mean(c["test_acc"]), "paths": [p["error"] for p in c["pairs"]]}
         out["compute_s"] += c["wall_s"]
@@ -134,36 +141,39 @@ def onset(results: dict[str, Any], threshold: float) -> int | None:
 
 
 def claims(results: dict[str, Any], spec: ModeConnectivitySpec) -> list[Claim]:
-    thr, ks, bars = spec.stable_points, results["spawn_steps"], results["mean_barrier"]
+    """t-intervals over the parents (each parent's pair of children gives one barrier)."""
+    thr, ks = spec.stable_points, results["spawn_steps"]
     out = []
     if ks[0] == 0:
-        out.append(Claim("mode-connectivity/unstable-at-init", SOURCE,
-                         f"copies of a {spec.model.kind} spawned at initialization and trained with different data "
-                         "orders end in different basins", f"mean error barrier(k = 0) >= {thr:g} points "
-                         "(and > 0 for every parent)", "unstable at k = 0 for ResNet-20 / VGG-16 (CIFAR-10)",
-                         {"mean": bars[0], "per_parent": results["barrier"][0]},
-                         bars[0] >= thr and all(b > 0 for b in results["barrier"][0])))
-    k_star = onset(results, thr)
+        b0 = results["barrier"][0]
+        out.append(Claim(id="mode-connectivity/unstable-at-init", source=SOURCE,
+                         statement=f"copies of a {spec.model.kind} spawned at initialization and trained with different "
+                                   "data orders end in different basins",
+                         paper="unstable at k = 0 for ResNet-20 / VGG-16 (CIFAR-10)",
+                         checks=[mean_check("mean test-error barrier at k = 0 (points)", b0, ">=", thr),
+                                 direction_check("barrier > 0 for every parent", [b > 0 for b in b0])]))
     limit = spec.early_fraction * results["steps"]
-    out.append(Claim("mode-connectivity/stable-early", SOURCE,
-                     "after a little training the copies stay linearly connected (barrier ~ 0)",
-                     f"mean error barrier < {thr:g} points for every k >= k*, with k* <= {spec.early_fraction:g} x "
-                     f"{results['steps']} steps", "stable after a few % of training (ResNet-20)",
-                     {"k_star": k_star, "mean_barrier_by_k": dict(zip(map(str, ks), bars))},
-                     k_star is not None and k_star <= limit))
+    # "stable from some k* <= limit on" is the same as "stable at the last spawn step <= limit and every later one"
+    start = max([i for i, k in enumerate(ks) if k <= limit], default=None)
+    checks = ([mean_check(f"mean barrier at k = {ks[i]} (points)", results["barrier"][i], "<", thr)
+               for i in range(start, len(ks))] if start is not None
+              else [fact_check(f"a spawn step <= {limit:g} in the sweep", False)])
+    out.append(Claim(id="mode-connectivity/stable-early", source=SOURCE, paper="stable after a few % of training (ResNet-20)",
+                     statement=f"after a little training (k <= {spec.early_fraction:g} x {results['steps']} steps) the "
+                               "copies stay linearly connected (barrier < 2 points) from then on",
+                     measured={"k_star (point estimate)": onset(results, thr),
+                               "mean_barrier_by_k": dict(zip(map(str, ks), results["mean_barrier"]))}, checks=checks))
     if "independent" in results:
-        ind = mean(results["independent"]["barrier"])
-        out.append(Claim("mode-connectivity/independent-inits-not-connected", SOURCE,
-                         "networks trained from different initializations are not linearly connected",
-                         f"mean error barrier between independently initialized nets >= {thr:g} points",
-                         "large barrier", {"mean": ind, "per_pair": results["independent"]["barrier"]},
-                         ind >= thr))
+        out.append(Claim(id="mode-connectivity/independent-inits-not-connected", source=SOURCE, paper="large barrier",
+                         statement="networks trained from different initializations are not linearly connected",
+                         checks=[mean_check("mean barrier between independently initialized nets (points)",
+                                            results["independent"]["barrier"], ">=", thr)]))
     if "control" in results:
         c = results["control"]
-        out.append(Claim("mode-connectivity/mlp-stable-at-init", SOURCE + " (LeNet, MNIST)",
-                         f"a small {c['model']} (lr {c['lr']:g}) is stable already at initialization, like LeNet",
-                         f"mean error barrier(k = 0) < {thr:g} points", "LeNet stable at k = 0",
-                         {"mean": mean(c["barrier"]), "per_parent": c["barrier"]}, mean(c["barrier"]) < thr))
+        out.append(Claim(id="mode-connectivity/mlp-stable-at-init", source=SOURCE + " (LeNet, MNIST)",
+                         statement=f"a small {c['model']} (lr {c['lr']:g}) is stable already at initialization, like LeNet",
+                         paper="LeNet stable at k = 0",
+                         checks=[mean_check("mean barrier at k = 0 (points)", c["barrier"], "<", thr)]))
     return out
 
 
@@ -199,6 +209,8 @@ EXPERIMENT = Experiment(
     claim="copies spawned at init land in different basins (error barrier); spawned after early training they are "
           "linearly connected (barrier < 2 points); independent inits are never connected",
     quick_wall_s=264,
+    seed_fields=("parents",), max_seeds=6,
+    on_digits=True,
     presets={
         "smoke": ModeConnectivitySpec(data=DataSpec(n_train=300, n_test=200), model=ModelSpec(kind="cnn1d", width=8),
                                       parents=(0, 1), spawn_steps=(0, 10), num_points=5,

@@ -18,10 +18,10 @@ from typing import Any
 from whynets.data import DataSpec
 from whynets.engine import TrainSpec
 from whynets.models import ModelSpec
-from whynets.report.figures import plt, save_figure
+from whynets.plotting import plt, save_figure
 from whynets.spec import Spec
 
-from .base import Claim, Experiment, mean
+from .base import Claim, Experiment, bootstrap_check, direction_check, mean, mean_check, paired_check
 
 SOURCE = "Zhang et al. 2017, Fig. 1 / Table 1"
 
@@ -37,10 +37,15 @@ class RandomLabelsSpec(Spec):
     regularized: bool = field(default=True, metadata={"help": "also fit p=1 with weight decay + dropout"})
     weight_decay: float = field(default=5e-4, metadata={"help": "L2 coefficient of the regularized run"})
     dropout: float = field(default=0.2, metadata={"help": "dropout of the regularized run"})
-    # Adam 1e-3, batch 100 (40 steps/epoch); the fit is checked every epoch on the full training set and
-    # a member stops once it fits (99% train accuracy), as "time to fit" is measured in Zhang et al. Fig. 1b
+    # Adam 1e-3, batch 100 (40 steps/epoch); the fit is checked every epoch on the full training set: the first
+    # check at 99% train accuracy is the member's "time to fit" (Zhang et al. Fig. 1b). It then trains 5 more
+    # epochs (200 steps) and stops; its train accuracy THERE is what the fitting claims read, so the stopping
+    # rule (99%) does not decide them (they ask for 99.9%, Zhang et al.: 100%).
     train: TrainSpec = field(default_factory=lambda: TrainSpec(lr=1e-3, batch_size=100, steps=4000, eval_points=25,
-                                                               fit_acc=0.99, fit_check_every=40, stop_at_fit=True))
+                                                               fit_acc=0.99, fit_check_every=40, stop_at_fit=True,
+                                                               fit_hold_steps=200))
+    fitted: float = field(default=0.999, metadata={"help": "claim: train accuracy counted as fitted (5 epochs after "
+                                                           "the 99% fit check; Zhang et al.: 100%)"})
 
 
 def _variants(spec: RandomLabelsSpec) -> list[dict[str, Any]]:
@@ -76,45 +81,61 @@ def _fit(results, name) -> float | None:
     return None if any(s is None for s in steps) else mean(steps)
 
 
+def _fit_steps(results, name) -> list[float | None]:
+    """Steps to fit per seed; a member that never fit counts as the whole budget (a lower bound on its time)."""
+    budget = results["max_steps"]
+    return [budget if s is None else s for s in results["variants"][name]["fit_step"]]
+
+
 def claims(results: dict[str, Any], spec: RandomLabelsSpec) -> list[Claim]:
     V = results["variants"]
     chance = 1.0 / results["n_classes"]
     out = []
-    min_train = {k: min(v["train_acc"]) for k, v in V.items() if not v["reg"]}
-    out.append(Claim("random-labels/fits-everything", SOURCE,
-                     "the network fits every variant: corrupted labels, shuffled/random pixels, Gaussian inputs",
-                     "min over variants and seeds of train_acc >= 0.99", 1.0, min(min_train.values()),
-                     min(min_train.values()) >= 0.99))
+    plain = {k: v for k, v in V.items() if not v["reg"]}
+    flags = [a >= spec.fitted for v in plain.values() for a in v["train_acc"]]
+    out.append(Claim(id="random-labels/fits-everything", source=SOURCE,
+                     statement="the network fits every variant: corrupted labels, shuffled/random pixels, Gaussian inputs",
+                     paper=1.0, measured={k: min(v["train_acc"]) for k, v in plain.items()},
+                     checks=[direction_check(f"train acc >= {spec.fitted:g} five epochs after the 99% fit check, "
+                                             "every variant and seed", flags)]))
     ps = sorted(v["label_noise"] for v in V.values() if v["corruption"] == "none" and not v["reg"])
-    test = [mean(V[f"p={p:g}"]["test_acc"]) for p in ps]
-    falls = all(b <= a + 0.01 for a, b in zip(test, test[1:]))
-    out.append(Claim("random-labels/test-falls-with-noise", SOURCE,
-                     "test accuracy falls as the label corruption p grows",
-                     "mean test acc non-increasing in p (slack 0.01 per step)", "monotone (Fig. 1c)",
-                     dict(zip([f"p={p:g}" for p in ps], test)), falls))
+    test = {p: V[f"p={p:g}"]["test_acc"] for p in ps}
+    falls = [paired_check(f"test acc(p={a:g}) − test acc(p={b:g})", test[a], test[b], ">", 0.0)
+             for a, b in zip(ps, ps[1:])]
+    out.append(Claim(id="random-labels/test-falls-with-noise", source=SOURCE,
+                     statement="test accuracy falls as the label corruption p grows", paper="monotone (Fig. 1c)",
+                     measured={f"p={p:g}": mean(t) for p, t in test.items()},
+                     checks=falls + [direction_check("test acc falls at every step of p, in every seed",
+                                                     [all(b < a for a, b in zip(col, col[1:]))
+                                                      for col in zip(*[test[p] for p in ps])])]))
     if 1.0 in ps:
-        at_one = test[ps.index(1.0)]
-        out.append(Claim("random-labels/chance-at-p1", SOURCE, "with fully random labels, test accuracy is chance",
-                         f"|test_acc(p=1) - {chance:g}| <= 0.03", chance, at_one, abs(at_one - chance) <= 0.03))
+        # chance ± 3 points: three binomial standard deviations of one member's accuracy on 1000 test examples
+        out.append(Claim(id="random-labels/chance-at-p1", source=SOURCE,
+                         statement="with fully random labels, test accuracy is chance", paper=chance,
+                         checks=[mean_check("mean test acc (p=1)", test[1.0], "within", (chance - 0.03, chance + 0.03))]))
     if "p=0" in V and "p=1" in V:
-        f0, f1 = _fit(results, "p=0"), _fit(results, "p=1")
-        factor = None if f0 is None or f1 is None else f1 / f0
-        out.append(Claim("random-labels/fit-slowdown", SOURCE,
-                         "fitting random labels is slower only by a small constant factor",
-                         "steps_to_fit(p=1) / steps_to_fit(p=0) <= 5 (both fit)", "small constant factor (Fig. 1b)",
-                         factor, factor is not None and factor <= 5))
+        f0, f1 = _fit_steps(results, "p=0"), _fit_steps(results, "p=1")
+        ratio = bootstrap_check("steps_to_fit(p=1) / steps_to_fit(p=0) (ratio of means)",
+                                lambda a, b: a.mean() / b.mean(), [f1, f0], "<=", 5.0)
+        out.append(Claim(id="random-labels/fit-slowdown", source=SOURCE,
+                         statement="fitting random labels takes at most a small constant factor longer",
+                         paper="small constant factor (Fig. 1b)", checks=[ratio],
+                         measured={"p=0": mean(f0), "p=1": mean(f1), "ratio": ratio.interval.estimate}))
         if "gaussian" in V:
-            fg = _fit(results, "gaussian")
-            out.append(Claim("random-labels/gaussian-fits-faster", SOURCE,
-                             "Gaussian inputs are fit faster than random labels",
-                             "steps_to_fit(gaussian) <= steps_to_fit(p=1)", "faster (Fig. 1a)",
-                             {"gaussian": fg, "p=1": f1}, fg is not None and f1 is not None and fg <= f1))
+            fg = _fit_steps(results, "gaussian")
+            out.append(Claim(id="random-labels/gaussian-fits-faster", source=SOURCE,
+                             statement="Gaussian inputs are fit faster than random labels", paper="faster (Fig. 1a)",
+                             measured={"gaussian": mean(fg), "p=1": mean(f1)},
+                             checks=[paired_check("steps_to_fit(p=1) − steps_to_fit(gaussian)", f1, fg, ">", 0.0),
+                                     direction_check("Gaussian fit first in every seed",
+                                                     [g < r for g, r in zip(fg, f1)])]))
     reg = [v for v in V.values() if v["reg"]]
     if reg:
-        acc = min(reg[0]["train_acc"])
-        out.append(Claim("random-labels/regularized-still-fits", "Zhang et al. 2017, Table 2",
-                         f"with weight decay ({spec.weight_decay:g}) + dropout ({spec.dropout:g}) random labels are still fit",
-                         "min train_acc(p=1, regularized) >= 0.99", 1.0, acc, acc >= 0.99))
+        out.append(Claim(id="random-labels/regularized-still-fits", source="Zhang et al. 2017, Table 2",
+                         statement=f"with weight decay ({spec.weight_decay:g}) + dropout ({spec.dropout:g}) random "
+                                   "labels are still fit", paper=1.0, measured=min(reg[0]["train_acc"]),
+                         checks=[direction_check(f"train acc >= {spec.fitted:g} (p=1, regularized), every seed",
+                                                 [a >= spec.fitted for a in reg[0]["train_acc"]])]))
     return out
 
 
@@ -149,15 +170,17 @@ EXPERIMENT = Experiment(
     paper="Zhang, Bengio, Hardt, Recht & Vinyals 2017, Understanding deep learning requires rethinking generalization",
     claim="an over-parameterized net fits random labels (train 100%, test at chance), only a constant factor slower",
     quick_wall_s=509,
+    seed_fields=("seeds",), max_seeds=6,
+    on_digits=True,
     presets={
         "smoke": RandomLabelsSpec(seeds=(0, 1), noise=(0.0, 1.0), corruptions=("gaussian",),
                                   data=DataSpec(n_train=200, n_test=200), model=ModelSpec(width=64),
                                   train=TrainSpec(lr=1e-3, batch_size=50, steps=40, eval_points=4, fit_acc=0.99,
-                                                  fit_check_every=4)),
+                                                  fit_check_every=4, stop_at_fit=True, fit_hold_steps=4)),
         "quick": RandomLabelsSpec(),
         "full": RandomLabelsSpec(seeds=(0, 1, 2, 3, 4), train=TrainSpec(lr=1e-3, batch_size=100, steps=10000,
                                                                          eval_points=30, fit_acc=0.99, fit_check_every=40,
-                                                                         stop_at_fit=True)),
+                                                                         stop_at_fit=True, fit_hold_steps=200)),
     },
     run=run, claims=claims, figures=figures,
 )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
-from whynets.spec import Spec
+from whynets.spec import Spec, SpecError
 
 from .layers import ACTIVATIONS, ScaledLinear, activation, init_module
 from .nets import CNN1d, CNN2d, GRU, MLP, Logistic, n_params
@@ -36,7 +36,35 @@ class ModelSpec(Spec):
     parametrization: str = field(default="standard", metadata={"help": "standard | ntk"})
     dropout: float = field(default=0.0, metadata={"help": "MLP dropout probability after each hidden layer"})
     conv_layers: int = field(default=3, metadata={"help": "CNN1d: number of stride-2 conv layers"})
+    kernels: tuple[int, ...] = field(default=(), metadata={"help": "CNN1d: kernel size per conv layer (empty: 5 each; "
+                                                                   "the MNIST-1D paper's ConvBase: 5,3,3)"})
     bidirectional: bool = field(default=True, metadata={"help": "GRU: read the signal both ways"})
+
+    def validate(self) -> None:
+        def bad(name: str, rule: str) -> None:
+            raise SpecError(f"model.{name}={getattr(self, name)!r} is out of range: {rule}")
+        if self.kind not in KINDS:
+            raise SpecError(f"model.kind={self.kind!r} is unknown; choose one of {', '.join(KINDS)}")
+        if self.activation not in ACTIVATIONS:
+            raise SpecError(f"model.activation={self.activation!r} is unknown; choose one of {', '.join(ACTIVATIONS)}")
+        if self.init not in ("torch", "gaussian"):
+            raise SpecError(f"model.init={self.init!r} is unknown; choose torch or gaussian")
+        if self.parametrization not in ("standard", "ntk"):
+            raise SpecError(f"model.parametrization={self.parametrization!r} is unknown; choose standard or ntk")
+        if self.width < 1:
+            bad("width", "at least 1 unit / channel")
+        if self.depth < 1:
+            bad("depth", "at least 1 hidden layer")
+        if self.conv_layers < 1:
+            bad("conv_layers", "at least 1 conv layer")
+        if not (math.isfinite(self.sigma_w2) and self.sigma_w2 > 0):
+            bad("sigma_w2", "a finite variance > 0")
+        if not (math.isfinite(self.sigma_b2) and self.sigma_b2 >= 0):
+            bad("sigma_b2", "a finite variance >= 0")
+        if not (0 <= self.dropout < 1):
+            bad("dropout", "a probability in [0, 1)")
+        if any(k < 1 for k in self.kernels):
+            bad("kernels", "kernel sizes >= 1")
 
 
 def _make(spec: ModelSpec, input_shape: tuple[int, ...], n_classes: int) -> nn.Module:
@@ -47,7 +75,7 @@ def _make(spec: ModelSpec, input_shape: tuple[int, ...], n_classes: int) -> nn.M
         return MLP(flat, n_classes, spec.width, spec.depth, spec.activation, spec.sigma_w2, spec.sigma_b2,
                    spec.parametrization, gaussian_init=spec.init == "gaussian", dropout=spec.dropout)
     if spec.kind == "cnn1d":
-        return CNN1d(flat, n_classes, spec.width, spec.activation, n_layers=spec.conv_layers)
+        return CNN1d(flat, n_classes, spec.width, spec.activation, n_layers=spec.conv_layers, kernels=spec.kernels)
     if spec.kind == "gru":
         return GRU(flat, n_classes, spec.width, spec.bidirectional)
     if spec.kind == "cnn2d":

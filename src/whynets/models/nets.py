@@ -55,15 +55,22 @@ def _conv_out(length: int, kernel: int, stride: int, padding: int) -> int:
 
 
 class CNN1d(nn.Module):
-    """Three Conv1d(kernel 5, stride 2, padding 1) + ReLU layers, then a linear readout (MNIST-1D ConvBase)."""
+    """``n_layers`` Conv1d(stride 2, padding 1) + activation layers, then a linear readout.
 
-    def __init__(self, length: int, n_classes: int, channels: int = 25, act: str = "relu", n_layers: int = 3):
+    ``kernels``: one kernel size per layer; empty means 5 for every layer. The MNIST-1D paper's ConvBase is
+    ``kernels=(5, 3, 3)`` (receptive field 17 of 40 positions); all-5 kernels see 29 positions."""
+
+    def __init__(self, length: int, n_classes: int, channels: int = 25, act: str = "relu", n_layers: int = 3,
+                 kernels: tuple[int, ...] = ()):
         super().__init__()
+        kernels = tuple(kernels) or (5,) * n_layers
+        if len(kernels) != n_layers or min(kernels) < 1:
+            raise ValueError(f"CNN1d: need one kernel size >= 1 per layer ({n_layers} layers), got {kernels}")
         layers: list[nn.Module] = []
         c_in, size = 1, length
-        for _ in range(n_layers):
-            layers += [nn.Conv1d(c_in, channels, 5, stride=2, padding=1), activation(act)]
-            c_in, size = channels, _conv_out(size, 5, 2, 1)
+        for kernel in kernels:
+            layers += [nn.Conv1d(c_in, channels, kernel, stride=2, padding=1), activation(act)]
+            c_in, size = channels, _conv_out(size, kernel, 2, 1)
         if size < 1:
             raise ValueError(f"input length {length} is too short for {n_layers} stride-2 convolutions")
         self.features = nn.Sequential(*layers)

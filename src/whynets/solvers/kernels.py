@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from whynets.measure.minnorm import min_norm_lstsq
+from whynets.solvers.minnorm import min_norm_lstsq
 
 __all__ = [
     "pairwise_sq_distances",

@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from whynets.measure.minnorm import min_norm_lstsq
+from whynets.solvers.minnorm import min_norm_lstsq
 
 __all__ = [
     "legendre_features",

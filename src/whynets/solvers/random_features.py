@@ -38,8 +38,8 @@ from dataclasses import dataclass
 
 import torch
 
-from whynets.measure.kernels import median_bandwidth
-from whynets.measure.minnorm import min_norm_lstsq
+from whynets.solvers.kernels import median_bandwidth
+from whynets.solvers.minnorm import min_norm_lstsq
 
 __all__ = [
     "RandomFeatureMap",
