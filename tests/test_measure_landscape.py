@@ -183,3 +183,33 @@ def test_bn_train_mode_measurements_leave_running_stats():
     r_train = linear_interpolation(model, CE, batches, model, other, 2, bn_mode="train")
     r_eval = linear_interpolation(model, CE, batches, model, other, 2, bn_mode="eval")
     assert not torch.allclose(r_train.loss, r_eval.loss)
+
+
+def test_adaptive_sharpness_is_invariant_to_relu_rescaling_where_plain_sharpness_is_not():
+    """Layer l's weights and biases × c and layer l+1's weights ÷ c give the same ReLU function; the adaptive
+    (elementwise-normalized) sharpness is unchanged, the plain ℓ2 worst-case sharpness and ε-sharpness are not."""
+    import copy
+
+    import torch.nn.functional as F
+
+    from whynets.measure.sharpness import adaptive_sharpness, epsilon_sharpness, worst_case_sharpness
+
+    g = torch.Generator().manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=torch.float64))
+    x = torch.randn(64, 6, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (64,), generator=g)
+    scaled = copy.deepcopy(net)
+    with torch.no_grad():
+        scaled[0].weight.mul_(4.0), scaled[0].bias.mul_(4.0), scaled[2].weight.div_(4.0)
+    assert torch.allclose(net(x), scaled(x), atol=1e-12)  # the same function
+    a = adaptive_sharpness(net, F.cross_entropy, [(x, y)], rho=0.05, steps=5).sharpness
+    b = adaptive_sharpness(scaled, F.cross_entropy, [(x, y)], rho=0.05, steps=5).sharpness
+    assert a > 0 and abs(a - b) <= 1e-9 * max(1.0, a)
+    w1 = worst_case_sharpness(net, F.cross_entropy, [(x, y)], rho=0.05, steps=5).sharpness
+    w2 = worst_case_sharpness(scaled, F.cross_entropy, [(x, y)], rho=0.05, steps=5).sharpness
+    e1 = epsilon_sharpness(net, F.cross_entropy, [(x, y)], epsilon=1e-3).sharpness
+    e2 = epsilon_sharpness(scaled, F.cross_entropy, [(x, y)], epsilon=1e-3).sharpness
+    assert abs(w1 - w2) > 0.05 * max(w1, w2) and abs(e1 - e2) > 0.05 * max(e1, e2)

@@ -1,4 +1,4 @@
-"""Store: atomic cells, idempotence, and SIGKILL in the middle of a sweep followed by an exact resume."""
+"""Store: atomic cells, idempotence, keys computed from what a cell consumes (faults: tests/test_faults.py)."""
 
 import json
 import os
@@ -52,38 +52,23 @@ def test_failing_cell_leaves_no_result(tmp_path):
     assert not store.has_cell("c")
 
 
-@pytest.mark.slow
-def test_sigkill_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
-    env = dict(os.environ, WHYNETS_CHECKPOINT_SECONDS="0.2", WHYNETS_THREADS="1")
-    killed, clean = tmp_path / "killed", tmp_path / "clean"
+def test_seed_blocks_merge_to_the_joint_population(tmp_path):
+    """Seeds trained in blocks (each block a cell) merge to the result of one population with every member, and a
+    run with more seeds reuses the blocks it shares."""
+    import torch
 
-    proc = _run_cli(killed, env)
-    deadline = time.time() + 120
-    # wait until at least two cells are done and a later one has a checkpoint, then kill -9
-    while time.time() < deadline:
-        done = list(killed.glob("random-labels/*/cells/*/result.json"))
-        ckpts = list(killed.glob("random-labels/*/cells/*/checkpoint.pt"))
-        if len(done) >= 2 and ckpts:
-            break
-        if proc.poll() is not None:
-            pytest.fail("the run finished before it could be killed:\n" + proc.stdout.read())
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    done_before = len(list(killed.glob("random-labels/*/cells/*/result.json")))
-    assert done_before >= 2
-    assert not list(killed.glob("random-labels/*/results.json"))  # no final result from a killed run
+    from whynets.engine import TrainSpec
+    from whynets.experiments.context import Context
+    from whynets.models import ModelSpec
 
-    resumed = _run_cli(killed, env)
-    assert resumed.wait(timeout=300) == 0, resumed.stdout.read()
-    uninterrupted = _run_cli(clean, env)
-    assert uninterrupted.wait(timeout=300) == 0, uninterrupted.stdout.read()
-
-    (rec_k,) = [read_json(p) for p in killed.glob("random-labels/*/results.json")]
-    (rec_c,) = [read_json(p) for p in clean.glob("random-labels/*/results.json")]
-    total = rec_c["cells"]["computed"]
-    assert total == 6
-    # nothing already done was recomputed
-    assert rec_k["cells"]["loaded"] == done_before and rec_k["cells"]["computed"] == total - done_before
-    assert _strip_timing(rec_k["results"]) == _strip_timing(rec_c["results"])
-    assert json.dumps(_strip_timing(rec_k["claims"])) == json.dumps(_strip_timing(rec_c["claims"]))
+    data = DataSpec(n_train=200, n_test=100)
+    spec = TrainSpec(steps=60, eval_every=20, fit_acc=0.5, fit_check_every=10, stop_at_fit=True)
+    joint = Context(RunStore(tmp_path / "a", "toy", data)).train({"x": 1}, ModelSpec(width=16), data, spec, [0, 1, 2, 3])
+    store = RunStore(tmp_path / "b", "toy", data)
+    small = Context(store, seed_block=2).train({"x": 1}, ModelSpec(width=16), data, spec, [0, 1])
+    blocks = Context(store, seed_block=2).train({"x": 1}, ModelSpec(width=16), data, spec, [0, 1, 2, 3])
+    assert store.computed == [small["cell"], blocks["blocks"][1]]  # the first block was reused
+    assert blocks["fit_step"] == joint["fit_step"] and [r["step"] for r in blocks["history"]] == \
+        [r["step"] for r in joint["history"]]
+    for a, b in zip(blocks["history"], joint["history"]):
+        assert a["test_acc"] == b["test_acc"] and a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)

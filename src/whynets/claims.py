@@ -191,6 +191,12 @@ class Claim:
         return self.verdict == "pass"
 
     @property
+    def resolvable(self) -> bool:
+        """Inconclusive only through an interval check, which more seeds can narrow? (A per-seed direction check
+        that some seeds contradict gets no easier with more seeds.)"""
+        return self.verdict == "inconclusive" and any(c.verdict == "inconclusive" and c.op != "all" for c in self.checks)
+
+    @property
     def margin(self) -> float | None:
         margins = [c.margin for c in self.checks if c.margin is not None]
         return min(margins) if margins else None
@@ -200,7 +206,7 @@ class Claim:
         d = {"id": self.id, "source": self.source, "statement": self.statement,
              "criterion": self.criterion or " and ".join(c.criterion for c in self.checks) or "—",
              "paper": self.paper, "measured": self.measured if self.measured is not None else _measured(self.checks),
-             "verdict": verdict, "passed": verdict == "pass", "margin": self.margin,
+             "verdict": verdict, "passed": verdict == "pass", "margin": self.margin, "resolvable": self.resolvable,
              "checks": [c.to_dict() for c in self.checks]}
         if self.skipped:
             d["skipped"] = self.skipped

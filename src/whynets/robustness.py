@@ -70,7 +70,7 @@ def _map_data(spec: Spec, fn: Callable[[DataSpec], DataSpec]) -> Spec:
 def new_draw(spec: Spec, fields: tuple[str, ...]) -> Spec:
     """New model seeds, a fresh draw of every generated data set, new corruption seeds."""
     def redraw(d: DataSpec) -> DataSpec:
-        if d.name in ("npz", "idx"):
+        if d.name in ("npz", "idx", "safetensors"):
             return d  # a user's file cannot be redrawn
         return dataclasses.replace(d, seed=d.seed + DRAW_OFFSET, corruption_seed=d.corruption_seed + DRAW_OFFSET)
     spec = _map_data(spec, redraw)

@@ -92,7 +92,7 @@ def run(name: str, preset: str = "quick", overrides: Sequence[str] = (), out: st
         seeds: int | None = None, setting: str = "default", escalate: bool = True) -> dict[str, Any]:
     """Run experiment ``name``; returns the record written to ``results.json``.
 
-    While a claim is inconclusive (its interval straddles its threshold) and the experiment declares seed fields,
+    While a claim is inconclusive because an interval straddles its threshold and the experiment declares seed fields,
     the run is repeated with each seed field doubled, up to the experiment's ``max_seeds``; cells already computed
     are reused, and the record lists each round (``escalation``)."""
     log = log or (lambda msg: None)
@@ -103,13 +103,13 @@ def run(name: str, preset: str = "quick", overrides: Sequence[str] = (), out: st
         configure_threads()
     store = RunStore(out, experiment.name, requested, log=log)
     store.begin()
-    ctx = Context(store, dev, progress=progress, log=log)
+    ctx = Context(store, dev, progress=progress, log=log, seed_block=experiment.seed_block)
     started, spec, rounds = time.perf_counter(), requested, []
     try:
         while True:
             results = experiment.run(spec, ctx)
             claims = [c.to_dict() for c in experiment.claims(results, spec)]
-            open_ = [c["id"] for c in claims if c["verdict"] == "inconclusive"]
+            open_ = [c["id"] for c in claims if c.get("resolvable")]  # more seeds can narrow their intervals
             more = (more_seeds(spec, experiment.seed_fields, experiment.max_seeds)
                     if escalate and open_ and experiment.seed_fields and experiment.max_seeds else None)
             if more is None:

@@ -27,17 +27,20 @@ PyHessian is optional (``pip install pyhessian``); without it only our side runs
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Callable
 
 import torch
 from torch import nn
 
+from whynets.engine.state import load_tensors, save_tensors
 from whynets.measure.hvp import hessian_operator
 from whynets.measure.lanczos import lanczos_eigenpairs
 from whynets.measure.trace import hutchpp_trace
@@ -214,11 +217,13 @@ def compare_model(name, model, x, y, exact, quick, say) -> list[float]:
 def _memory_child(path: str, tool: str) -> None:
     """Subprocess body: load the saved model and data, run ``tool``'s top-5 and trace (or nothing)."""
     torch.set_num_threads(1)
-    saved = torch.load(path)
-    model = build(saved["arch"])
-    model.load_state_dict(saved["state"])
+    tensors, meta = load_tensors(Path(path))  # safetensors: nothing in the file can run code
+    info = json.loads(meta["bench"])
+    saved = {"target": info["target"]}
+    model = build(info["arch"])
+    model.load_state_dict({k[len("state/"):]: v for k, v in tensors.items() if k.startswith("state/")})
     model.eval()
-    x, y = saved["x"], saved["y"]
+    x, y = tensors["x"], tensors["y"]
     if tool == "ours":
         ours_top(model, x, y, 5, 0)
         ours_trace(model, x, y, 0, target=saved["target"])
@@ -282,9 +287,10 @@ def _run(say, quick: bool) -> float:
         density_check(models["mlp16"], x, y, say)
     if not quick and ph is not None:
         with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "model.pt")
+            path = os.path.join(tmp, "model.safetensors")
             _, se_th, _ = theirs_trace(models["mlp256"], x, y, 0)
-            torch.save({"arch": "mlp256", "state": models["mlp256"].state_dict(), "x": x, "y": y, "target": se_th}, path)
+            save_tensors({**{f"state/{k}": v for k, v in models["mlp256"].state_dict().items()}, "x": x, "y": y},
+                         Path(path), {"bench": json.dumps({"arch": "mlp256", "target": se_th})})
             base, ours, theirs = (peak_rss_mb(path, t) for t in ("none", "ours", "pyhessian"))
         say(f"\n[memory] MLP 40-256-256-10, top-5 + trace, peak RSS of a fresh process (VmHWM): "
             f"load only {base:.0f} MB, ours {ours:.0f} MB (+{ours - base:.0f}), PyHessian {theirs:.0f} MB (+{theirs - base:.0f})")

@@ -8,7 +8,8 @@ import typer
 
 from .common import err_console, user_errors
 
-BENCHES = {"population": "whynets.bench.population", "hessian": "whynets.bench.hessian"}
+BENCHES = {"population": "whynets.bench.population", "hessian": "whynets.bench.hessian",
+           "spectra": "whynets.bench.spectra"}
 
 
 def register(app: typer.Typer) -> None:

@@ -59,7 +59,9 @@ def register(app: typer.Typer) -> None:
             console.print(claims_table(record["claims"], f"{label} — {record['wall_s']:.1f} s"))
             folder = out / name / record["spec_hash"]
             console.print(f"results: {folder / 'results.json'}\nfigures: "
-                          f"{', '.join(str(folder / 'figures' / f) for f in record['figures'])}")
+                          f"{', '.join(str(folder / 'figures' / f) for f in record['figures'])}\n"
+                          f"cells computed: {record['cells']['computed']}, loaded: {record['cells']['loaded']}",
+                          markup=False, highlight=False, soft_wrap=True)
         if robustness:
             from .reproduce_cmd import print_robustness, robustness_table
 

@@ -37,6 +37,8 @@ def label_noise(ds: Dataset, p: float, seed: int = 0) -> Dataset:
         raise DataError(f"label_noise must be in [0, 1], got {p}")
     if p == 0.0:
         return ds
+    if ds.y.is_floating_point():
+        raise DataError(f"label_noise needs class labels, but {ds.meta.get('name')} has float (regression) targets")
     g = _gen(seed, 1)
     n = ds.y.shape[0]
     flip = torch.rand(n, generator=g) < p

@@ -51,7 +51,8 @@ class Dataset:
 
 @dataclass(frozen=True)
 class DataSpec(Spec):
-    name: str = field(default="mnist1d", metadata={"help": "mnist1d | digits | teacher | npz | idx"})
+    name: str = field(default="mnist1d", metadata={"help": "mnist1d | digits | teacher | bits12 | wine | breast_cancer | "
+                                                          "diabetes | linreg | npz | idx | safetensors"})
     path: str = field(default="", metadata={"help": "file (.npz) or folder/prefix (IDX) for name=npz|idx"})
     n_train: int = field(default=0, metadata={"help": "keep the first n training examples (0 = all)"})
     n_test: int = field(default=0, metadata={"help": "keep the first n test examples (0 = all)"})
@@ -68,6 +69,10 @@ class DataSpec(Spec):
     transform: str = field(default="none", metadata={"help": "none | blur | flip | pca-whiten (inputs, after corruption)"})
     transform_arg: int = field(default=0, metadata={"help": "blur: block-average factor; pca-whiten: components kept"})
     holdout: int = field(default=0, metadata={"help": "hold the last N training examples out as a validation split"})
+    samples: int = field(default=0, metadata={"help": "mnist1d: generate this many examples (80/20 split; 0 = the "
+                                                      "package's 5000)"})
+    binary: bool = field(default=False, metadata={"help": "relabel classes 0..C-1 as 0 (below C/2) or 1 (a binary task)"})
+    target_noise: float = field(default=0.5, metadata={"help": "linreg: standard deviation of the target noise"})
 
     def validate(self) -> None:
         from .corruptions import CORRUPTIONS, TRANSFORMS
@@ -88,5 +93,5 @@ class DataSpec(Spec):
                 raise SpecError(f"data.{name}={getattr(self, name)} is out of range: >= 0 (0 = all / none)")
         if self.name == "teacher" and (self.teacher_dim < 1 or self.teacher_width < 1 or self.n_classes < 2):
             raise SpecError("data: the teacher task needs teacher_dim >= 1, teacher_width >= 1 and n_classes >= 2")
-        if self.name in ("npz", "idx") and not self.path:
+        if self.name in ("npz", "idx", "safetensors") and not self.path:
             raise SpecError(f"data.name={self.name} needs data.path=<file or folder>")

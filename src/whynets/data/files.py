@@ -19,7 +19,7 @@ import torch
 
 from .dataset import Dataset, DataError
 
-__all__ = ["load_npz", "load_idx", "read_idx", "validate", "MAX_CLASSES"]
+__all__ = ["load_npz", "load_idx", "read_idx", "validate", "MAX_CLASSES", "load_tensors_file", "save_tensors_file"]
 
 MAX_CLASSES = 100_000  # labels are class indices 0..C-1; a larger label is almost surely not one
 
@@ -173,3 +173,72 @@ def load_idx(path: str | Path) -> Dataset:
     validate(x, parts["y"], str(folder), "train-images", "train-labels")
     validate(xt, parts["y_test"], str(folder), "t10k-images", "t10k-labels")
     return _to_dataset(x, parts["y"], xt, parts["y_test"], "idx", str(folder))
+
+
+def _check_targets(y: np.ndarray, where: str, name: str) -> str:
+    """The task a target array implies: classification (integer labels), soft (float rows: a teacher's logits or
+    probabilities), regression (float scalars)."""
+    if not np.issubdtype(y.dtype, np.number) or np.issubdtype(y.dtype, np.complexfloating):
+        raise DataError(f"{where}: field {name!r} must be numeric, got dtype {y.dtype}")
+    if np.issubdtype(y.dtype, np.integer):
+        return "classification"
+    if not np.all(np.isfinite(y)):
+        raise DataError(f"{where}: field {name!r} has NaN/Inf targets")
+    return "soft" if y.ndim == 2 else "regression"
+
+
+def load_tensors_file(path: str | Path) -> Dataset:
+    """A data set saved as safetensors: tensors ``x``, ``y`` (required), ``x_test``, ``y_test`` (optional; else the
+    last 20% is held out). Integer ``y``: class labels; float ``y`` of shape (n, C): soft targets (e.g. a teacher's
+    logits, for distillation; the test labels stay integers); float (n,): regression targets."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file (expected a .safetensors file with tensors x, y[, x_test, y_test])")
+    try:
+        arrays = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise DataError(f"{path}: not a readable safetensors file ({err}); write one with "
+                        "safetensors.numpy.save_file({'x': ..., 'y': ...}, path)") from None
+    missing = [k for k in ("x", "y") if k not in arrays]
+    if missing:
+        raise DataError(f"{path}: missing tensor(s) {missing}; found {sorted(arrays)}; need x, y[, x_test, y_test]")
+    x, y = arrays["x"], arrays["y"]
+    task = _check_targets(y, str(path), "y")
+    if "x_test" in arrays and "y_test" in arrays:
+        xt, yt = arrays["x_test"], arrays["y_test"]
+    else:
+        cut = int(round(0.8 * len(x)))
+        x, y, xt, yt = x[:cut], y[:cut], x[cut:], y[cut:]
+    test_task = _check_targets(yt, str(path), "y_test")
+    for xs, ys, names in ((x, y, ("x", "y")), (xt, yt, ("x_test", "y_test"))):
+        probe = ys if ys.ndim == 1 else np.zeros(len(ys), dtype=np.int64)
+        validate(xs, probe if np.issubdtype(ys.dtype, np.integer) else np.zeros(len(ys), dtype=np.int64), str(path),
+                 *names)
+    if task == "soft":
+        n_classes = y.shape[1]
+    elif task == "regression":
+        n_classes = 1
+    else:
+        n_classes = int(max(y.max(), yt.max() if test_task == "classification" else 0)) + 1
+    as_y = lambda a: torch.as_tensor(a.astype(np.int64) if np.issubdtype(a.dtype, np.integer)  # noqa: E731
+                                     else a.astype(np.float32))
+    return Dataset(torch.as_tensor(x, dtype=torch.float32), as_y(y), torch.as_tensor(xt, dtype=torch.float32), as_y(yt),
+                   {"name": "safetensors", "n_classes": n_classes, "source": str(path), "task": task})
+
+
+def save_tensors_file(path: str | Path, **arrays) -> None:
+    """Write tensors as a safetensors data file (atomically), e.g. a transfer set with its teacher's logits."""
+    from safetensors.numpy import save_file
+
+    from whynets.store.io import write_guard
+
+    import os
+    import uuid
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.{uuid.uuid4().hex[:8]}")
+    with write_guard(tmp, path):
+        save_file({k: np.ascontiguousarray(np.asarray(v)) for k, v in arrays.items()}, str(tmp))
+        os.replace(tmp, path)

@@ -141,7 +141,7 @@ def _stacked_conv1d(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, st
 class Population:
     """K models of one architecture, stacked; ``pop(x)`` returns logits of shape (K, B, C)."""
 
-    def __init__(self, modules: Sequence[nn.Module], seeds: Sequence[int] | None = None):
+    def __init__(self, modules: Sequence[nn.Module], seeds: Sequence[int] | None = None, vectorize: str = "auto"):
         if not modules:
             raise ValueError("a population needs at least one model")
         shapes = [{k: tuple(v.shape) for k, v in m.state_dict().items()} for m in modules]
@@ -156,13 +156,19 @@ class Population:
         self.base = copy.deepcopy(modules[0]).to("meta")
         self.training = True
         self._plan, self._dropout = _stacked_plan(self.base)
+        if vectorize not in ("auto", "vmap", "loop"):
+            raise ValueError(f"vectorize must be auto, vmap or loop, got {vectorize!r}")
+        # BatchNorm updates its running statistics in place, which vmap cannot batch: such members run one by one
+        # (same function, same recipe), each with its own slice of the stacked buffers
+        has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats for m in self.base.modules())
+        self.mode = ("loop" if has_bn else "vmap") if vectorize == "auto" else vectorize
 
     @classmethod
     def build(cls, factory: Callable[[torch.Generator], nn.Module], seeds: Sequence[int],
-              device: torch.device | str = "cpu") -> "Population":
+              device: torch.device | str = "cpu", vectorize: str = "auto") -> "Population":
         """``factory(generator)`` builds one initialized model; member k gets its own generator."""
         modules = [factory(member_generator(s)).to(device) for s in seeds]
-        return cls(modules, seeds)
+        return cls(modules, seeds, vectorize)
 
     @property
     def device(self) -> torch.device:
@@ -217,6 +223,10 @@ class Population:
         """Logits (K, B, C). ``x`` is shared (B, ...) or, with ``per_member``, one batch per member (K, B, ...)."""
         if self._plan is not None and not (self.training and self._dropout):
             return self._forward_stacked(x, per_member)
+        if self.mode == "loop":
+            return torch.stack([self._forward_one({n: t[k] for n, t in self.params.items()},
+                                                  {n: t[k] for n, t in self.buffers.items()},
+                                                  x[k] if per_member else x) for k in range(self.size)])
         randomness = "different" if self.training else "error"
         fn = vmap(self._forward_one, in_dims=(0, 0, 0 if per_member else None), randomness=randomness)
         return fn(self.params, self.buffers, x)

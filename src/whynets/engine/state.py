@@ -56,6 +56,15 @@ class TrainState:
     def size(self) -> int:
         return len(self.seeds)
 
+    def with_fresh_optimizer(self) -> "TrainState":
+        """The same weights and step, with the optimizer state cleared (a lottery-ticket rewind: the weights go back
+        to step k, the LR schedule goes on from k, the moments start afresh, as in open_lth)."""
+        return TrainState(step=self.step, params=self.params, buffers=self.buffers,
+                          optimizer={"state": {}, "param_groups": self.optimizer.get("param_groups", [])},
+                          seeds=self.seeds, history=self.history, diverged=self.diverged,
+                          diverged_step=self.diverged_step, stopped=self.stopped, fit_step=self.fit_step,
+                          frozen=self.frozen)
+
     def select(self, members: Sequence[int], seeds: Sequence[int] | None = None) -> "TrainState":
         """A state for a population of copies: member j is a copy of member ``members[j]`` (parameters,
         buffers, optimizer moments, flags and history), with data-order seed ``seeds[j]``. Optimizer entries

@@ -29,7 +29,7 @@ from .optim import OPTIMIZERS, SCHEDULES, lr_at, make_optimizer
 from .population import Population, mix_seed
 from .state import TrainState, load_state, save_state
 
-__all__ = ["TrainSpec", "TrainResult", "train", "evaluate", "eval_steps", "member_loss"]
+__all__ = ["TrainSpec", "TrainResult", "train", "evaluate", "eval_steps", "member_loss", "loss_for", "LOSSES"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,9 @@ class TrainSpec(Spec):
     steps: int = field(default=1000, metadata={"help": "optimizer steps per member"})
     schedule: str = field(default="constant", metadata={"help": "constant | cosine | linear | step"})
     warmup_steps: int = field(default=0, metadata={"help": "linear LR warm-up steps"})
-    loss: str = field(default="ce", metadata={"help": "ce (cross-entropy) | mse (one-hot squared error)"})
+    loss: str = field(default="ce", metadata={"help": "ce (cross-entropy) | mse (squared error: one-hot, or float targets) "
+                                                      "| kl (soft targets: a teacher's logits)"})
+    temperature: float = field(default=1.0, metadata={"help": "loss=kl: softmax temperature T (loss scaled by T²)"})
     eval_points: int = field(default=20, metadata={"help": "log-spaced measurement steps (incl. 0 and the end)"})
     eval_every: int = field(default=0, metadata={"help": "if > 0, measure every this many steps instead"})
     fit_acc: float = field(default=0.0, metadata={"help": "record each member's first checked step with train accuracy >= this (0 = off)"})
@@ -62,8 +64,10 @@ class TrainSpec(Spec):
             raise SpecError(f"train.optimizer={self.optimizer!r} is unknown; choose one of {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise SpecError(f"train.schedule={self.schedule!r} is unknown; choose one of {', '.join(SCHEDULES)}")
-        if self.loss not in ("ce", "mse"):
-            raise SpecError(f"train.loss={self.loss!r} is unknown; choose ce or mse")
+        if self.loss not in LOSSES:
+            raise SpecError(f"train.loss={self.loss!r} is unknown; choose one of {', '.join(LOSSES)}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            bad("temperature", "a finite temperature > 0")
         if not (math.isfinite(self.lr) and self.lr > 0):
             bad("lr", "a finite learning rate > 0")
         if not (math.isfinite(self.momentum) and 0 <= self.momentum < 1):
@@ -112,22 +116,56 @@ def eval_steps(total: int, points: int, every: int = 0) -> list[int]:
     return sorted(s for s in steps if 0 <= s <= total)
 
 
-def member_loss(logits: torch.Tensor, y: torch.Tensor, kind: str, n_classes: int) -> torch.Tensor:
-    """Per-member mean loss: logits (K, B, C), labels (K, B) or (B,) -> (K,)."""
+LOSSES = ("ce", "mse", "kl")
+
+
+def member_loss(logits: torch.Tensor, y: torch.Tensor, kind: str, n_classes: int,
+                temperature: float = 1.0) -> torch.Tensor:
+    """Per-member mean loss: logits (K, B, C) -> (K,).
+
+    ``ce``: integer labels (B,) or (K, B). ``mse``: one-hot of integer labels, or float targets — (B, C) or (K, B, C)
+    rows (e.g. a teacher's logits: Ba & Caruana's logit regression), or (B,) scalars for a one-output regressor.
+    ``kl``: soft targets: y are a teacher's logits (B, C) or (K, B, C); T²·KL(softmax(y/T) ‖ softmax(logits/T))
+    (Hinton et al. 2015)."""
     k, b, c = logits.shape
-    if y.dim() == 1:
-        y = y.expand(k, b)
     if kind == "ce":
+        if y.is_floating_point():
+            raise ValueError("loss ce needs integer class labels; use loss=mse (regression) or kl (soft targets)")
+        y = y.expand(k, b) if y.dim() == 1 else y
         return F.cross_entropy(logits.reshape(k * b, c), y.reshape(k * b), reduction="none").view(k, b).mean(1)
     if kind == "mse":
-        target = F.one_hot(y, n_classes).to(logits.dtype) if not y.is_floating_point() else y
+        if not y.is_floating_point():
+            target = F.one_hot(y, n_classes).to(logits.dtype)
+        else:
+            target = y if (y.dim() >= 2 and y.shape[-1] == c) else y.unsqueeze(-1)  # (B,) scalars: one output
         return ((logits - target) ** 2).sum(-1).mean(1)
-    raise ValueError(f"unknown loss {kind!r}; choose ce or mse")
+    if kind == "kl":
+        t = temperature
+        teacher = F.log_softmax(y.to(logits.dtype) / t, -1)
+        student = F.log_softmax(logits / t, -1)
+        return (teacher.exp() * (teacher - student)).sum(-1).mean(-1) * t * t
+    raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
+
+
+def loss_for(kind: str, y: torch.Tensor) -> str:
+    """The loss that fits targets ``y``: soft-target training (kl) is measured by cross-entropy on integer labels
+    (a test set's true labels)."""
+    return "ce" if kind == "kl" and not y.is_floating_point() else kind
+
+
+def _correct(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-member count of correct predictions: the label (integer y), agreement with the target's argmax (soft
+    targets (B, C)), NaN for scalar regression targets."""
+    if not y.is_floating_point():
+        return (logits.argmax(-1) == y).sum(-1).to(torch.float32)
+    if y.dim() >= 2 and y.shape[-1] == logits.shape[-1] and logits.shape[-1] > 1:
+        return (logits.argmax(-1) == y.argmax(-1)).sum(-1).to(torch.float32)
+    return torch.full((logits.shape[0],), float("nan"), device=logits.device)
 
 
 @torch.no_grad()
 def evaluate(pop: Population, x: torch.Tensor, y: torch.Tensor, loss: str, n_classes: int,
-             chunk: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+             chunk: int = 256, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss and accuracy of every member over (x, y), in eval mode, chunked: two (K,) tensors."""
     was_training = pop.training
     pop.eval()
@@ -136,10 +174,29 @@ def evaluate(pop: Population, x: torch.Tensor, y: torch.Tensor, loss: str, n_cla
     for i in range(0, len(y), chunk):
         xb, yb = x[i:i + chunk], y[i:i + chunk]
         logits = pop(xb)
-        total_loss += member_loss(logits, yb, loss, n_classes) * len(yb)
-        correct += (logits.argmax(-1) == yb).sum(-1).to(correct.dtype)
+        total_loss += member_loss(logits, yb, loss, n_classes, temperature) * len(yb)
+        correct += _correct(logits, yb).to(correct.dtype)
     pop.train(was_training)
     return total_loss / len(y), correct / len(y)
+
+
+@torch.no_grad()
+def evaluate_rows(pop: Population, x: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, loss: str, n_classes: int,
+                  chunk: int = 256, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Like ``evaluate``, but member k is measured on its own rows ``rows[k]`` of (x, y)."""
+    was_training = pop.training
+    pop.eval()
+    total_loss = torch.zeros(pop.size, device=x.device)
+    correct = torch.zeros(pop.size, device=x.device)
+    n = rows.shape[1]
+    for i in range(0, n, chunk):
+        idx = rows[:, i:i + chunk]
+        logits = pop(x[idx], per_member=True)
+        yb = y[idx]
+        total_loss += member_loss(logits, yb, loss, n_classes, temperature) * idx.shape[1]
+        correct += _correct(logits, yb).to(correct.dtype)
+    pop.train(was_training)
+    return total_loss / n, correct / n
 
 
 def _epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -157,7 +214,8 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
           checkpoint: Path | None = None, measure: Callable[[Population, int], dict[str, list[float]]] | None = None,
           on_measure: Callable[[dict[str, Any]], None] | None = None,
           on_resume: Callable[[list[dict[str, Any]]], None] | None = None,
-          progress: Callable[[int], None] | None = None, checkpoint_seconds: float = 20.0) -> TrainResult:
+          progress: Callable[[int], None] | None = None, checkpoint_seconds: float = 20.0,
+          masks: dict[str, torch.Tensor] | None = None, member_rows: torch.Tensor | None = None) -> TrainResult:
     """Train every member of ``pop`` from ``start`` (a ``TrainState``; default: step 0) to step ``until``
     (default: ``spec.steps``), on the schedule of the whole run (``spec.steps``).
 
@@ -168,11 +226,21 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
     ``on_measure(row)`` sees each row as it is made; ``on_resume(rows)`` is told the rows a checkpoint already
     holds; ``progress(n)`` is told of n steps done. With ``checkpoint`` (a ``.safetensors`` path) the state is
     saved there atomically every ``checkpoint_seconds`` and the phase resumes from it if it exists.
+    ``masks`` ({parameter name: bool tensor shaped like the stacked parameter}): pruned weights (False) are zero
+    from the start, get no gradient and stay zero after every step (lottery tickets; a mask per member).
+    ``member_rows`` ((K, n) row indices into ``data.x``/``data.y``): member k trains on its own n examples — e.g.
+    neighbouring data sets that differ in one example (uniform stability), or bootstrap resamples — with the same
+    data order as a member of the shared set; its training metrics are measured on its own rows.
     """
     started = time.perf_counter()
     device = pop.device
     data = data.to(device)
-    n, k = len(data.y), pop.size
+    k = pop.size
+    if member_rows is not None:
+        member_rows = member_rows.to(device=device, dtype=torch.long)
+        if member_rows.dim() != 2 or member_rows.shape[0] != k:
+            raise ValueError(f"train: member_rows must be (K={k}, n), got {tuple(member_rows.shape)}")
+    n = len(data.y) if member_rows is None else member_rows.shape[1]
     end = spec.steps if until is None else int(until)
     if not 0 <= end <= spec.steps:
         raise ValueError(f"train: until={end} must lie in [0, train.steps={spec.steps}]")
@@ -210,6 +278,14 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
         elif own and progress:
             progress(state["step"])
     last_save = time.perf_counter()
+    if masks:
+        unknown = sorted(set(masks) - set(pop.params))
+        if unknown:
+            raise ValueError(f"train: masks for unknown parameters {unknown}; parameters: {sorted(pop.params)}")
+        masks = {n: m.to(device=device, dtype=pop.params[n].dtype) for n, m in masks.items()}
+        with torch.no_grad():
+            for n, m in masks.items():
+                pop.params[n].mul_(m)
 
     def inactive() -> torch.Tensor:
         return torch.tensor([d or s for d, s in zip(state["diverged"], state["stopped"])], device=device)
@@ -220,9 +296,16 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
             frozen[name][members] = p.detach()[members]
         state["frozen"] = frozen
 
+    def train_metrics() -> tuple[torch.Tensor, torch.Tensor]:
+        if member_rows is None:
+            return evaluate(pop, data.x, data.y, loss_for(spec.loss, data.y), data.n_classes, temperature=spec.temperature)
+        return evaluate_rows(pop, data.x, data.y, member_rows, loss_for(spec.loss, data.y), data.n_classes,
+                             temperature=spec.temperature)
+
     def record(step: int, check: bool = True) -> None:
-        tr_loss, tr_acc = evaluate(pop, data.x, data.y, spec.loss, data.n_classes)
-        te_loss, te_acc = evaluate(pop, data.x_test, data.y_test, spec.loss, data.n_classes)
+        tr_loss, tr_acc = train_metrics()
+        te_loss, te_acc = evaluate(pop, data.x_test, data.y_test, loss_for(spec.loss, data.y_test), data.n_classes,
+                                   temperature=spec.temperature)
         row = {"step": step, "train_loss": tr_loss.tolist(), "train_acc": tr_acc.tolist(),
                "test_loss": te_loss.tolist(), "test_acc": te_acc.tolist()}
         if not check:
@@ -279,11 +362,15 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
         epoch, pos = divmod(step, per_epoch)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, spec.steps, spec.lr, spec.schedule, spec.warmup_steps)
-        if full_batch:
+        if full_batch and member_rows is None:
             xb, yb, per_member = data.x, data.y, False
+        elif full_batch:
+            xb, yb, per_member = data.x[member_rows], data.y[member_rows], True
         else:
             if order_epoch != epoch:  # every member's permutation of this epoch, drawn once
                 order = torch.stack([_epoch_order(s, epoch, n) for s in pop.seeds]).to(device)
+                if member_rows is not None:
+                    order = member_rows.gather(1, order)
                 order_epoch = epoch
             idx = order[:, pos * batch:(pos + 1) * batch]
             xb, yb, per_member = data.x[idx], data.y[idx], True
@@ -294,7 +381,7 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
                 logits = pop(xb, per_member=per_member)
         else:
             logits = pop(xb, per_member=per_member)
-        losses = member_loss(logits, yb, spec.loss, data.n_classes)
+        losses = member_loss(logits, yb, spec.loss, data.n_classes, spec.temperature)
         bad = ~torch.isfinite(losses.detach())
         if bad.any():
             newly = [i for i in range(k) if bad[i] and not state["diverged"][i]]
@@ -311,7 +398,13 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
                 for p in leaves:
                     p.grad[off] = 0.0
                     p.grad.nan_to_num_(0.0, 0.0, 0.0)
+            for n, m in (masks or {}).items():
+                pop.params[n].grad.mul_(m)
         opt.step()
+        if masks:
+            with torch.no_grad():
+                for n, m in masks.items():
+                    pop.params[n].mul_(m)
         if off.any():
             with torch.no_grad():
                 for name, p in pop.params.items():
@@ -325,7 +418,7 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
             record(state["step"])
         elif (spec.fit_check_every and state["step"] % spec.fit_check_every == 0
               and (spec.fit_acc > 0 or spec.fit_loss > 0) and any(f is None for f in state["fit_step"])):
-            loss_now, acc_now = evaluate(pop, data.x, data.y, spec.loss, data.n_classes)
+            loss_now, acc_now = train_metrics()
             _check_fit(state["step"], acc_now, loss_now)
         if checkpoint is not None and time.perf_counter() - last_save > checkpoint_seconds:
             save()

@@ -40,6 +40,9 @@ class Experiment:
     # seeds in these fields (each extended to the same new count), up to ``max_seeds``; --seeds N sets them.
     seed_fields: tuple[str, ...] = ()
     max_seeds: int = 0
+    # Plain population cells train their seeds in blocks of this many (each block a cell), so more seeds reuse
+    # the blocks already trained; None: one population per cell. Set it to the quick preset's seed count.
+    seed_block: int | None = None
     # Does the experiment's science apply on scikit-learn digits (``--robustness`` reruns it there)? Experiments
     # whose claims are numbers of the MNIST-1D paper, or that need MNIST-1D's size, say False.
     on_digits: bool = False

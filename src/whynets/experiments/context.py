@@ -32,8 +32,9 @@ STATE_FILE = "state.safetensors"
 
 class Context:
     def __init__(self, store: RunStore, device: torch.device | str = "cpu", progress: Any = None,
-                 log: Callable[[str], None] | None = None):
+                 log: Callable[[str], None] | None = None, seed_block: int | None = None):
         self.store = store
+        self.seed_block = seed_block  # plain population cells train their seeds in blocks of this many
         self.device = torch.device(device)
         self.progress = progress  # a rich.progress.Progress or None
         self._log = log or (lambda msg: None)
@@ -60,9 +61,11 @@ class Context:
         finally:
             self.progress.remove_task(task)
 
-    def cell(self, label: dict[str, Any], fn: Callable[[Path], dict[str, Any]], **consumed: Any) -> dict[str, Any]:
-        """Run ``fn(cell_dir)`` once for (``label``, everything in ``consumed``); later calls load its result."""
-        return self.store.cell(cell_key(label, **consumed), fn)
+    def cell(self, label: dict[str, Any], fn: Callable[[Path], dict[str, Any]], require: tuple[str, ...] = (),
+             **consumed: Any) -> dict[str, Any]:
+        """Run ``fn(cell_dir)`` once for (``label``, everything in ``consumed``); later calls load its result.
+        ``require``: files in the cell folder a later stage reads (then a finished cell without them is redone)."""
+        return self.store.cell(cell_key(label, **consumed), fn, require=require)
 
     def state(self, result: dict[str, Any]) -> TrainState:
         """The end state a ``train(..., keep_state=True)`` cell saved (stacked parameters, optimizer, history)."""
@@ -71,20 +74,32 @@ class Context:
     def train(self, label: dict[str, Any], model: ModelSpec, data: DataSpec, spec: TrainSpec, seeds: Sequence[int], *,
               probe: Probe | None = None, widths: Sequence[int] | None = None, until: int | None = None,
               parent: dict[str, Any] | None = None, spawn: Sequence[int] | None = None,
-              keep_state: bool = False) -> dict[str, Any]:
+              keep_state: bool = False, masks: dict[str, torch.Tensor] | None = None,
+              member_rows: torch.Tensor | None = None, fresh_optimizer: bool = False) -> dict[str, Any]:
         """A cell that trains a population (one member per seed) with checkpoints and a progress bar.
 
         ``widths``: member k is the width-``widths[k]`` MLP of ``model`` padded to the widest (``seeds`` then has
         one seed per member). ``until``: stop at that step (a phase; its state is kept for children). ``parent``:
         continue from that cell's end state; with ``spawn`` (member indices), as copies of those parent members
-        with ``seeds`` as their data-order seeds. Returns ``TrainResult.to_dict()`` plus ``cell`` (its key)."""
+        with ``seeds`` as their data-order seeds; ``fresh_optimizer``: the parent's weights and step, new optimizer
+        state (a rewind). ``masks``: pruned weights per member (``engine.train``); ``member_rows``: each member's own
+        training rows. Masks and rows enter the key by content. Returns ``TrainResult.to_dict()`` plus ``cell``."""
         if not isinstance(data, DataSpec):
             raise TypeError("ctx.train takes a DataSpec (so the data enter the cell key); put transforms in DataSpec")
         seeds = [int(s) for s in seeds]
+        plain = (widths is None and until is None and parent is None and spawn is None and not keep_state
+                 and masks is None and member_rows is None)
+        if plain and self.seed_block and len(seeds) > self.seed_block:
+            # members do not depend on their neighbours, so the seeds train in fixed blocks, each its own cell: a run
+            # with more seeds reuses the blocks it shares (the split depends on the seeds alone, not on the store)
+            b = self.seed_block
+            parts = [self.train(label, model, data, spec, seeds[i:i + b], probe=probe) for i in range(0, len(seeds), b)]
+            return merge_results(parts)
         parent_key = None if parent is None else parent["cell"]
         key = cell_key(label, kind="train", model=model, data=data, train=spec, seeds=seeds, probe=probe,
                        widths=None if widths is None else [int(w) for w in widths], until=until, parent=parent_key,
-                       spawn=None if spawn is None else [int(m) for m in spawn])
+                       spawn=None if spawn is None else [int(m) for m in spawn], masks=masks, rows=member_rows,
+                       fresh=fresh_optimizer or None)
         keep = keep_state or until is not None
 
         def run(cell_dir: Path) -> dict[str, Any]:
@@ -94,6 +109,8 @@ class Context:
                 start = self.state(parent)
                 if spawn is not None:
                     start = start.select(list(spawn), seeds)
+                if fresh_optimizer:
+                    start = start.with_fresh_optimizer()
             pop = self._population(model, ds, seeds, widths)
             first = 0 if start is None else start.step
             rows: list[dict[str, Any]] = [] if start is None else list(start.history)
@@ -112,6 +129,7 @@ class Context:
             ckpt = cell_dir / "checkpoint.safetensors"
             with self.bar(f"{self.store.experiment} [{text}]", end - first) as advance:
                 kwargs = dict(start=start, until=until, measure=measure, on_measure=on_measure, on_resume=on_resume,
+                              masks=masks, member_rows=member_rows,
                               progress=advance, checkpoint_seconds=float(os.environ.get("WHYNETS_CHECKPOINT_SECONDS", "20")))
                 try:
                     result = train(pop, ds, spec, checkpoint=ckpt, **kwargs)
@@ -135,3 +153,36 @@ class Context:
         if widths is None:
             return population_for(model, ds, seeds, self.device)
         return padded_population(model, widths, ds.input_shape, ds.n_classes, seeds, device=self.device)
+
+
+def merge_results(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from populations trained side by side (seed blocks): per-member lists concatenated, rows
+    aligned by step. A block that stopped early (every member fitted or diverged, so frozen) holds its last
+    measurement at the later steps: what one population with all the members would have measured for them."""
+    steps = sorted({r["step"] for p in parts for r in p["history"]})
+    history = []
+    for step in steps:
+        row: dict[str, Any] = {"step": step}
+        for p in parts:
+            rows = [r for r in p["history"] if r["step"] <= step]
+            src = rows[-1]
+            size = len(p["fit_step"])
+            for key, value in src.items():
+                if key == "step":
+                    continue
+                if isinstance(value, list) and len(value) == size:
+                    row.setdefault(key, []).extend(value)
+                elif key == "phase_end":
+                    row[key] = row.get(key, False) or value
+                else:
+                    row.setdefault(key, value)
+        history.append(row)
+    final = {}
+    for p in parts:
+        for key, value in p["final"].items():
+            final.setdefault(key, []).extend(value if isinstance(value, list) else [value])
+    cat = lambda key: [v for p in parts for v in p[key]]  # noqa: E731
+    return {"history": history, "final": final, "fit_step": cat("fit_step"), "diverged": cat("diverged"),
+            "diverged_step": cat("diverged_step"), "steps": max(p["steps"] for p in parts),
+            "wall_s": sum(p["wall_s"] for p in parts), "cell": "+".join(p["cell"] for p in parts), "parent": None,
+            "blocks": [p["cell"] for p in parts]}

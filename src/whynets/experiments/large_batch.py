@@ -159,7 +159,7 @@ EXPERIMENT = Experiment(
     paper="Keskar, Mudigere, Nocedal, Smelyanskiy & Tang 2017, On large-batch training for deep learning",
     claim="at equal learning rate and matched training loss, batch 1024 ends sharper (λ_max, ε-sharpness) than batch 32",
     quick_wall_s=88,
-    seed_fields=("seeds",), max_seeds=6,
+    seed_fields=("seeds",), max_seeds=6, seed_block=3,
     on_digits=True,
     presets={
         "smoke": LargeBatchSpec(data=DataSpec(n_train=256, n_test=100), model=ModelSpec(width=16, depth=2), seeds=(0,),

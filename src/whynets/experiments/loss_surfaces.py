@@ -120,7 +120,7 @@ EXPERIMENT = Experiment(
     paper="Choromanska, Henaff, Mathieu, Ben Arous & LeCun 2015, The loss surfaces of multilayer networks",
     claim="the spread of the test loss across seeds shrinks as the network grows (minima concentrate in a band)",
     quick_wall_s=82,
-    seed_fields=("seeds",), max_seeds=32,
+    seed_fields=("seeds",), max_seeds=32, seed_block=16,
     on_digits=True,
     presets={
         "smoke": LossSurfacesSpec(data=DataSpec(n_train=300, n_test=200), n_val=100, widths=(4, 32), seeds=(0, 1, 2),

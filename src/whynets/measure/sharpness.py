@@ -15,6 +15,14 @@ Worst-case sharpness in the ℓ2 ball (Foret et al. 2021, SAM's inner problem):
 
 from the first-order step δ = ρ∇L/‖∇L‖ plus ``steps`` projected normalized-gradient ascent steps.
 
+Adaptive worst-case sharpness (Kwon et al. 2021, ASAM; Andriushchenko et al. 2023, "A modern look at the
+relationship between sharpness and generalization"): the ℓ2 ball measured in units of each weight's own size,
+
+    max_{‖δ / |w|‖₂ ≤ ρ} L(w + δ) − L(w)      (δ = |w| ⊙ u, ‖u‖₂ ≤ ρ)
+
+so it does not change when a ReLU network is reparametrized without changing its function (layer l's weights
+× c, layer l+1's ÷ c), while plain ℓ2 and ε-sharpness do (tested).
+
 Run the oracle tests with ``pytest tests/test_measure_landscape.py``.
 """
 
@@ -27,7 +35,7 @@ from torch import nn
 
 from .hvp import LossFn, ModelLoss
 
-__all__ = ["SharpnessResult", "epsilon_sharpness", "worst_case_sharpness"]
+__all__ = ["SharpnessResult", "epsilon_sharpness", "worst_case_sharpness", "adaptive_sharpness"]
 
 
 @dataclass(frozen=True)
@@ -96,5 +104,35 @@ def worst_case_sharpness(model: nn.Module, loss_fn: LossFn, batches, rho: float 
         return d if n <= rho else d * (rho / n)
 
     best_loss, best = _ascent(ml, rho * g / norm, lambda g: step_size * rho * g / g.norm().clamp_min(1e-300),
+                              project, steps)
+    return SharpnessResult(max(best_loss, base) - base, base, max(best_loss, base), best, steps)
+
+
+def adaptive_sharpness(model: nn.Module, loss_fn: LossFn, batches, rho: float = 0.05, *, steps: int = 5,
+                       step_size: float = 0.5, bn_mode: str = "eval", dtype: torch.dtype | None = None) -> SharpnessResult:
+    """max over ‖δ/|w|‖₂ ≤ ρ of L(w+δ) − L(w) (elementwise-normalized ℓ2 ball: invariant to the rescalings that
+    keep a ReLU network's function): first-order step, then ``steps`` projected ascent steps in the normalized
+    coordinates u = δ/|w| (weights that are exactly 0 cannot move).
+
+    >>> adaptive_sharpness(model, nn.functional.cross_entropy, [(x, y)], rho=0.05).sharpness
+    """
+    if rho <= 0:
+        raise ValueError(f"rho must be > 0, got {rho}")
+    ml = ModelLoss(model, loss_fn, batches, bn_mode=bn_mode, dtype=dtype)
+    scale = ml.theta.abs()
+    base, g = ml.gradient()
+    base = float(base)
+    gu = g * scale  # the gradient with respect to u
+    norm = gu.norm()
+    if norm == 0:
+        raise ValueError("the gradient is zero in the normalized coordinates: no ascent direction at this point")
+
+    def project(d):
+        u = d / scale.clamp_min(1e-300)
+        n = u.norm()
+        return d if n <= rho else d * (rho / n)
+
+    best_loss, best = _ascent(ml, scale * (rho * gu / norm),
+                              lambda g: scale * (step_size * rho * (g * scale) / (g * scale).norm().clamp_min(1e-300)),
                               project, steps)
     return SharpnessResult(max(best_loss, base) - base, base, max(best_loss, base), best, steps)

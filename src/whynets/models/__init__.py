@@ -21,7 +21,7 @@ from .nets import CNN1d, CNN2d, GRU, MLP, Logistic, n_params
 __all__ = ["ModelSpec", "build", "MLP", "CNN1d", "CNN2d", "GRU", "Logistic", "ScaledLinear", "init_module",
            "n_params", "KINDS", "ACTIVATIONS", "activation"]
 
-KINDS = ("logistic", "mlp", "cnn1d", "gru", "cnn2d")
+KINDS = ("logistic", "mlp", "cnn1d", "gru", "cnn2d", "factory")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,10 @@ class ModelSpec(Spec):
     parametrization: str = field(default="standard", metadata={"help": "standard | ntk"})
     dropout: float = field(default=0.0, metadata={"help": "MLP dropout probability after each hidden layer"})
     conv_layers: int = field(default=3, metadata={"help": "CNN1d: number of stride-2 conv layers"})
+    factory: str = field(default="", metadata={"help": "kind=factory: your model, module:function or file.py:function"})
+    factory_args: str = field(default="", metadata={"help": "kind=factory: keyword arguments as a JSON object"})
+    widths: tuple[int, ...] = field(default=(), metadata={"help": "MLP: hidden sizes layer by layer (e.g. 10,7,5,4,3; "
+                                                                  "overrides width and depth)"})
     kernels: tuple[int, ...] = field(default=(), metadata={"help": "CNN1d: kernel size per conv layer (empty: 5 each; "
                                                                    "the MNIST-1D paper's ConvBase: 5,3,3)"})
     bidirectional: bool = field(default=True, metadata={"help": "GRU: read the signal both ways"})
@@ -65,6 +69,10 @@ class ModelSpec(Spec):
             bad("dropout", "a probability in [0, 1)")
         if any(k < 1 for k in self.kernels):
             bad("kernels", "kernel sizes >= 1")
+        if any(w < 1 for w in self.widths):
+            bad("widths", "hidden sizes >= 1")
+        if self.kind == "factory" and not self.factory:
+            raise SpecError("model.kind=factory needs model.factory=module:function (or file.py:function)")
 
 
 def _make(spec: ModelSpec, input_shape: tuple[int, ...], n_classes: int) -> nn.Module:
@@ -73,11 +81,14 @@ def _make(spec: ModelSpec, input_shape: tuple[int, ...], n_classes: int) -> nn.M
         return Logistic(flat, n_classes)
     if spec.kind == "mlp":
         return MLP(flat, n_classes, spec.width, spec.depth, spec.activation, spec.sigma_w2, spec.sigma_b2,
-                   spec.parametrization, gaussian_init=spec.init == "gaussian", dropout=spec.dropout)
+                   spec.parametrization, gaussian_init=spec.init == "gaussian", dropout=spec.dropout,
+                   widths=spec.widths)
     if spec.kind == "cnn1d":
         return CNN1d(flat, n_classes, spec.width, spec.activation, n_layers=spec.conv_layers, kernels=spec.kernels)
     if spec.kind == "gru":
         return GRU(flat, n_classes, spec.width, spec.bidirectional)
+    if spec.kind == "factory":
+        raise AssertionError("factory models are built by build()")
     if spec.kind == "cnn2d":
         return CNN2d(tuple(input_shape), n_classes, spec.width, spec.activation)
     raise ValueError(f"unknown model kind {spec.kind!r}; choose one of {', '.join(KINDS)}")
@@ -88,6 +99,10 @@ def build(spec: ModelSpec, input_shape: tuple[int, ...], n_classes: int, generat
     """Construct on the meta device (no global RNG is touched), then initialize from ``generator``."""
     if spec.init not in ("torch", "gaussian"):
         raise ValueError(f"model.init must be 'torch' or 'gaussian', got {spec.init!r}")
+    if spec.kind == "factory":  # the user's own initialization, seeded from the generator
+        from .factory import call_factory
+
+        return call_factory(spec.factory, spec.factory_args, generator).to(device)
     with torch.device("meta"):
         module = _make(spec, input_shape, n_classes)
     module = module.to_empty(device="cpu")

@@ -25,13 +25,14 @@ class Logistic(nn.Module):
 
 
 class MLP(nn.Module):
-    """``depth`` hidden layers of ``width`` units; ScaledLinear layers when ``gaussian_init``."""
+    """``depth`` hidden layers of ``width`` units (or hidden sizes ``widths``); ScaledLinear layers when
+    ``gaussian_init``."""
 
     def __init__(self, in_features: int, n_classes: int, width: int = 100, depth: int = 2, act: str = "relu",
                  sigma_w2: float = 2.0, sigma_b2: float = 0.0, parametrization: str = "standard",
-                 gaussian_init: bool = False, dropout: float = 0.0, bias: bool = True):
+                 gaussian_init: bool = False, dropout: float = 0.0, bias: bool = True, widths: tuple[int, ...] = ()):
         super().__init__()
-        dims = [in_features] + [width] * depth + [n_classes]
+        dims = [in_features] + (list(widths) or [width] * depth) + [n_classes]
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
             last = i == len(dims) - 2

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from whynets.spec import Spec, canonical_json
 
-from .io import (StoreError, atomic_write_json, atomic_write_text, cell_lock, is_writable, json_default, quarantine,
+from .io import (StoreError, append_line, atomic_write_json, atomic_write_text, cell_lock, is_writable, json_default, quarantine,
                  read_json, sweep_temp_files)
 
 __all__ = ["RunStore", "StoreError", "atomic_write_text", "atomic_write_json", "read_json", "cell_key", "key_part",
@@ -60,9 +60,20 @@ def key_part(value: Any) -> Any:
     if isinstance(value, Spec):
         part = {"type": type(value).__name__, **value.non_default()}
         path = getattr(value, "path", "")
-        if path and getattr(value, "name", "") in ("npz", "idx") and Path(path).exists():
-            part["content"] = file_digest(path)
+        if path and getattr(value, "name", "") in ("npz", "idx", "safetensors") and Path(path).exists():
+            part["content"] = file_digest(path)  # the bytes, not where they lie: moving a store keeps its keys
+            part.pop("path", None)
+        factory = getattr(value, "factory", "")
+        if factory:  # a user's model from a file: its source enters the key
+            from whynets.models.factory import factory_digest
+
+            digest = factory_digest(factory)
+            if digest:
+                part["factory_source"] = digest
         return part
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a tensor (masks, rows): its content
+        arr = value.detach().cpu().contiguous().numpy()
+        return {"tensor": hashlib.sha256(arr.tobytes()).hexdigest()[:16], "shape": list(arr.shape), "dtype": str(arr.dtype)}
     if isinstance(value, (list, tuple)):
         return [key_part(v) for v in value]
     if isinstance(value, dict):
@@ -81,6 +92,22 @@ def cell_key(label: dict[str, Any] | None = None, **consumed: Any) -> str:
     digest = hashlib.sha256(canonical_json({"label": key_part(label), **{k: key_part(v) for k, v in consumed.items()}})
                             .encode()).hexdigest()[:12]
     return f"{slug}-{digest}"
+
+
+def _usable(path: Path) -> bool:
+    """Does ``path`` exist and, for a safetensors file, parse (its header only: cheap)?"""
+    if not path.exists():
+        return False
+    if path.suffix != ".safetensors":
+        return True
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            f.metadata()
+        return True
+    except Exception:  # noqa: BLE001 - any parse failure means the file cannot be used; it is moved aside
+        return False
 
 
 class RunStore:
@@ -169,10 +196,12 @@ class RunStore:
         folder = self.cell_dir(key)
         path = folder / "result.json"
         done = self._read(path)
-        if done is not None and not all((folder / f).exists() for f in require):
+        if done is not None and not all(_usable(folder / f) for f in require):
             if not self.writable:
                 raise StoreError(f"cell {key} lacks {', '.join(require)} and {self.root} is read-only")
-            self.log(f"{key}: finished without {', '.join(require)}, which is now needed; computing it again")
+            self.log(f"{key}: {', '.join(require)} missing or damaged, and now needed; computing the cell again")
+            for f in require:
+                quarantine(folder / f, None, "unreadable")
             quarantine(path, None, f"missing {', '.join(require)}", tag="stale")
             done = None
         if done is not None:
@@ -183,7 +212,7 @@ class RunStore:
                              "choose a writable --out to compute it")
         with cell_lock(folder, self.log):
             done = self._read(path)  # another process may have finished it while we waited
-            if done is not None and all((folder / f).exists() for f in require):
+            if done is not None and all(_usable(folder / f) for f in require):
                 self.loaded.append(key)
                 return done
             sweep_temp_files(folder)
@@ -213,8 +242,7 @@ class RunStore:
         if not self._current:
             self._run_metrics.append(row)
             return
-        with open(self._current[-1] / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(row, default=json_default) + "\n")
+        append_line(self._current[-1] / "metrics.jsonl", json.dumps(row, default=json_default) + "\n")
 
     @property
     def figure_dir(self) -> Path:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 from whynets.errors import WhynetsError
 
-__all__ = ["StoreError", "atomic_write_text", "atomic_write_json", "read_json", "write_guard", "cell_lock",
+__all__ = ["StoreError", "atomic_write_text", "atomic_write_json", "read_json", "write_guard", "cell_lock", "append_line",
            "quarantine", "sweep_temp_files", "is_writable", "json_default"]
 
 
@@ -54,10 +54,27 @@ def write_guard(tmp: Path, path: Path) -> Iterator[None]:
             raise
         if isinstance(err, OSError):
             raise _explain(err, path) from None
-        if isinstance(err, RuntimeError) and ("iostream" in str(err) or "No space" in str(err)):
-            raise StoreError(errno.EIO, f"could not write {path} ({err}); is the disk full? free some space or choose "
-                             "another --out") from None
+        if isinstance(err, Exception) and _nearly_full(path.parent):  # a C/Rust writer's error on a full disk
+            raise StoreError(errno.ENOSPC, f"no space left on {path.parent} (writing {path.name}: {err}); free some "
+                             "space or choose another --out, then run again: finished cells are kept") from None
         raise
+
+
+def _nearly_full(folder: Path, margin: int = 1 << 20) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < margin
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line (a metrics row); a failure says why (full disk, read-only) and names the file."""
+    try:
+        with open(path, "a") as f:
+            f.write(line)
+    except OSError as err:
+        raise _explain(err, Path(path)) from None
 
 
 def _tmp(path: Path) -> Path:
