@@ -11,8 +11,18 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import data, engine, experiments, measure, models  # noqa: E402
+from . import data, engine, experiments, measure, models, solvers  # noqa: E402
 from .engine import Population  # noqa: E402
 from .runner import run  # noqa: E402
 
-__all__ = ["run", "experiments", "measure", "data", "models", "engine", "Population", "__version__"]
+__all__ = ["run", "diagnose", "experiments", "measure", "solvers", "data", "models", "engine", "Population",
+           "__version__"]
+
+
+def __getattr__(name: str):
+    """``wn.diagnose`` is imported on first use (it pulls in every instrument and solver)."""
+    if name == "diagnose":
+        from .diagnosis import diagnose
+
+        return diagnose
+    raise AttributeError(f"module 'whynets' has no attribute {name!r}")

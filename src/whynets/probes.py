@@ -50,12 +50,14 @@ class Probe(Spec):
 
 @dataclass(frozen=True)
 class Validation(Probe):
-    """Loss and accuracy on the data's validation split (``DataSpec.holdout``), for early stopping."""
+    """Loss (cross-entropy; squared error for float targets) and accuracy on the data's validation split
+    (``DataSpec.holdout``), for early stopping."""
 
     def __call__(self, pop, step, data, history):
         if data.x_val is None:
             raise ValueError("the Validation probe needs a validation split: set data.holdout=N")
-        loss, acc = evaluate(pop, data.x_val.to(pop.device), data.y_val.to(pop.device), "ce", data.n_classes)
+        kind = "mse" if data.y_val.is_floating_point() else "ce"  # regression targets: squared error
+        loss, acc = evaluate(pop, data.x_val.to(pop.device), data.y_val.to(pop.device), kind, data.n_classes)
         return {"val_loss": loss.tolist(), "val_acc": acc.tolist()}
 
 

@@ -28,7 +28,8 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def configure_threads(threads: int | None = None) -> int:
-    """Use one intra-op thread per available core (``WHYNETS_THREADS`` overrides); returns the count."""
+    """Use one intra-op thread per available core (``WHYNETS_THREADS`` overrides), for torch and for the native
+    thread pools scikit-learn uses; returns the count."""
     if threads is None:
         env = os.environ.get("WHYNETS_THREADS")
         try:
@@ -40,4 +41,10 @@ def configure_threads(threads: int | None = None) -> int:
                               "(unset it to use one thread per core)")
         threads = int(env) if env else available
     torch.set_num_threads(max(1, threads))
+    try:  # scikit-learn's OpenMP/BLAS pools too (boosted trees, SVMs): the same budget, so no process oversubscribes
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=max(1, threads))
+    except ImportError:  # threadpoolctl comes with scikit-learn; without it only torch is limited
+        pass
     return torch.get_num_threads()

@@ -1,0 +1,136 @@
+"""``whynets diagnose``: the four questions about a user's trained model; report.html + diagnosis.json in ``--out``.
+
+    whynets diagnose --model mypkg.nets:make_net --weights net.safetensors --data mine.npz --out diag/
+    whynets diagnose --model mypkg.nets:make_net --model-arg width=512 --weights net.pt --data mine.npz \\
+                     --questions simpler,parameters
+    whynets diagnose --demo
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .common import console, err_console, progress_bars, user_errors
+
+
+def _arg_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _data_spec(text: str):
+    from whynets.data import SOURCES, DataSpec
+
+    p = Path(text)
+    if p.suffix == ".npz":
+        return DataSpec(name="npz", path=str(p))
+    if p.suffix == ".safetensors":
+        return DataSpec(name="safetensors", path=str(p))
+    if p.is_dir():
+        return DataSpec(name="idx", path=str(p))
+    if text in SOURCES:
+        return DataSpec(name=text)
+    from whynets.spec import SpecError
+    raise SpecError(f"--data {text!r}: give a .npz / .safetensors file, a folder of IDX files, or a built-in source "
+                    f"({', '.join(s for s in SOURCES if s not in ('npz', 'idx', 'safetensors'))})")
+
+
+def demo_weights(out: Path, spec, log) -> str:
+    """Train the demo's over-parameterized MLP once (MNIST-1D, the recipe) and save its weights as safetensors."""
+    import torch
+    from safetensors.torch import save_file
+
+    from whynets.data import load
+    from whynets.engine import population_for, train
+
+    path = out / "demo-weights.safetensors"
+    if path.exists():
+        return str(path)
+    out.mkdir(parents=True, exist_ok=True)
+    ds = load(spec.data)
+    log(f"demo: training the model to diagnose: {spec.model.factory}({spec.model.factory_args}) on MNIST-1D, "
+        f"{spec.train.steps} Adam steps")
+    pop = population_for(spec.model, ds, [12345])
+    train(pop, ds, spec.train)
+    model = pop.member(0)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    tmp.replace(path)
+    torch.manual_seed(0)
+    return str(path)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("diagnose")
+    @user_errors
+    def diagnose(model: Optional[str] = typer.Option(None, help="your model's factory: module:function or file.py:function"),
+                 model_arg: Optional[List[str]] = typer.Option(None, "--model-arg", help="a factory keyword: key=value "
+                                                                                        "(repeatable)"),
+                 weights: Optional[Path] = typer.Option(None, help="trained weights: .safetensors or a torch.save "
+                                                                   "state dict"),
+                 init: Optional[Path] = typer.Option(None, help="the weights at initialization (optional)"),
+                 data: str = typer.Option("mnist1d", help=".npz / .safetensors file, IDX folder, or a built-in source"),
+                 out: Path = typer.Option(Path("diag"), help="where report.html, diagnosis.json and the store go"),
+                 questions: Optional[str] = typer.Option(None, help="comma-separated: simpler, overparameterization, "
+                                                         "bound, parameters (default: simpler,parameters; with --demo: "
+                                                         "all four)"),
+                 epsilon: Optional[float] = typer.Option(None, help="within ε: points of accuracy / % of MSE (1)"),
+                 loss: str = typer.Option("auto", help="auto | ce | mse"),
+                 width_arg: Optional[str] = typer.Option(None, help="the factory keyword that scales width "
+                                                                    "(question 2)"),
+                 set_: Optional[List[str]] = typer.Option(None, "--set", help="any diagnose setting: key=value, e.g. "
+                                                          "train.steps=2000, seeds=0,1, prune_rounds=3"),
+                 device: str = typer.Option("cpu", help="cpu | cuda | auto"),
+                 demo: bool = typer.Option(False, help="train a small over-parameterized MLP on MNIST-1D, then "
+                                                       "diagnose it (every question)"),
+                 show_spec: bool = typer.Option(False, "--show-spec", help="print every setting and exit")) -> None:
+        """Diagnose your trained model: could a simpler model do as well, is the over-parameterization essential,
+        what error bound can you certify, what do the learned parameters say."""
+        from whynets.diagnosis import DiagnoseSpec, run_diagnosis
+        from whynets.diagnosis.demo import DEMO_WIDTH
+        from whynets.models import ModelSpec
+
+        overrides = list(set_ or [])
+        if demo:
+            args = {"width": DEMO_WIDTH}
+            spec = DiagnoseSpec(model=ModelSpec(kind="factory", factory="whynets.diagnosis.demo:mlp",
+                                                factory_args=json.dumps(args)), width_arg="width",
+                                questions=tuple(q.strip() for q in questions.split(",") if q.strip()) if questions
+                                else ("simpler", "overparameterization", "bound", "parameters"))
+        else:
+            if not model:
+                from whynets.spec import SpecError
+                raise SpecError("give --model module:function (your model's factory) and --weights FILE, or --demo")
+            args = {}
+            for item in model_arg or []:
+                if "=" not in item:
+                    from whynets.spec import SpecError
+                    raise SpecError(f"--model-arg {item!r}: use key=value (e.g. width=512)")
+                k, v = item.split("=", 1)
+                args[k.strip()] = _arg_value(v.strip())
+            spec = DiagnoseSpec(model=ModelSpec(kind="factory", factory=model, factory_args=json.dumps(args)),
+                                data=_data_spec(data), weights=str(weights or ""), init=str(init or ""), loss=loss,
+                                width_arg=width_arg or "",
+                                questions=tuple(q.strip() for q in (questions or "simpler,parameters").split(",")
+                                                if q.strip()))
+        if epsilon is not None:
+            overrides.append(f"epsilon={epsilon}")
+        spec = spec.override(overrides)
+        if show_spec:
+            for key, tp, value, help_ in spec.describe():
+                console.print(f"{key} ({tp}) = {value!r}  {help_}", markup=False, highlight=False)
+            return
+        with progress_bars() as progress:
+            printer = progress.console if progress is not None else err_console
+            log = lambda m: printer.print(m, markup=False, highlight=False)  # noqa: E731
+            if demo:
+                spec = spec.override({"weights": demo_weights(out, spec, log)})
+            report = run_diagnosis(spec, out, device, progress, log)
+        console.print(report.summary(), markup=False, highlight=False)
+        console.print(f"report: {out / 'report.html'}\nnumbers: {out / 'diagnosis.json'}", markup=False, highlight=False)

@@ -1,0 +1,146 @@
+"""Question 3 — what error bound can I certify?
+
+For a classifier, each bound holds with probability >= 1 − δ on its own (δ = ``spec.delta``; where a bound searched
+over choices, its own union bound or code length charges them), and states its assumptions in one line:
+
+1. the held-out test-set bound (Langford 2005): binomial tail inversion of the test errors — the bound a practitioner
+   can always certify, and the yardstick for the others;
+2. PAC-Bayes, optimized (Dziugaite & Roy 2017): a Gaussian posterior around the trained weights, variances optimized
+   by the bound, prior centred at ``--init`` (else at zero); the kl-inverse bound on the STOCHASTIC network with the
+   Monte-Carlo error bounded separately (``measure.pac_bayes``);
+3. compression (Occam / Lotfi et al. 2022): the weights quantized to a learned codebook and arithmetic-coded; the
+   kl-inverse bound with the code length in nats, the searched hyper-parameters (codebook size) charged as bits;
+4. reference bounds expected to be vacuous: VC (parameter count), spectrally-normalized margin (Bartlett et al. 2017),
+   ℓ1 path norm (Neyshabur et al. 2015) — printed so the gap is visible.
+A bound above 1 is printed as "vacuous (value)", never clipped.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from whynets.engine import Population
+from whynets.measure.bounds import (classification_margins, path_norm_bound, spectral_margin_bound, test_set_bound,
+                                    vc_bound)
+from whynets.measure.coding import compress_model, compression_bound
+from whynets.measure.pac_bayes import optimize_pac_bayes
+
+from .model_io import apply_weights, load_weights
+from .spec import DiagnoseSpec
+
+__all__ = ["question_bound", "bound_html", "show"]
+
+LEVELS = (4, 8, 16, 32)  # codebook sizes searched: log2(4) = 2 bits charged for the choice
+
+
+def show(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"vacuous ({value:.3g})" if value > 1 else f"{value:.4f}"
+
+
+def _errors(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
+    with torch.no_grad():
+        return int((Population([copy.deepcopy(module)]).eval()(x)[0].argmax(-1) != y).sum())
+
+
+def _compression(module: nn.Module, ds, delta: float) -> dict[str, Any]:
+    best = None
+    n = len(ds.y)
+    choice_bits = math.log2(len(LEVELS))
+    for levels in LEVELS:
+        comp = compress_model(module, levels, seed=0)
+        quantized = copy.deepcopy(module)
+        quantized.load_state_dict(comp.state_dict)
+        errors = _errors(quantized, ds.x, ds.y)
+        value = compression_bound(errors, n, comp.bits, delta, extra_bits=choice_bits)
+        row = {"levels": levels, "bits": comp.bits, "train_errors_quantized": errors, "bound": value,
+               "test_error_quantized": _errors(quantized, ds.x_test, ds.y_test) / len(ds.y_test)}
+        if best is None or value < best["bound"]:
+            best = row
+    return dict(best, choice_bits=choice_bits,
+                statement=f"Occam bound on the quantized net (codebook of {best['levels']} values, arithmetic-coded); "
+                          f"{choice_bits:.0f} bits charged for choosing the codebook size among {list(LEVELS)}")
+
+
+def question_bound(ctx, spec: DiagnoseSpec, ds, module: nn.Module, key: str, kind: str,
+                   ref: dict[str, Any]) -> dict[str, Any]:
+    if kind != "ce":
+        return {"verdict": "the bounds here are for classifiers (0-1 error); your model is a regressor", "bounds": []}
+    delta = spec.delta
+    ctx.log("diagnose: question 3 — bounds (test set, PAC-Bayes, compression, reference)")
+
+    def fn(_: Path) -> dict[str, Any]:
+        n_test, k = len(ds.y_test), len(ref.get("test_wrong", []))
+        out: dict[str, Any] = {"bounds": []}
+        out["bounds"].append({"name": "test set (Langford 2005)", "value": test_set_bound(k, n_test, delta),
+                              "empirical": k / n_test, "statement": f"the model was fixed before its {n_test} test "
+                              "examples were drawn i.i.d.; binomial tail inversion of its test errors"})
+        prior = None
+        if spec.init:
+            init = copy.deepcopy(module)
+            apply_weights(init, load_weights(spec.init), where=spec.init)
+            prior = {n: p.detach().clone() for n, p in init.named_parameters()}
+        pb = optimize_pac_bayes(module, F.cross_entropy, ds.x, ds.y, prior_mean=prior, n_iters=600, seed=0,
+                                delta=delta / 2, delta_mc=delta / 2, x_test=ds.x_test, y_test=ds.y_test)
+        out["bounds"].append({"name": "PAC-Bayes, optimized (Dziugaite & Roy 2017)", "value": pb.bound,
+                              "empirical": pb.mc_error, "kl": pb.kl, "stochastic_test_error": pb.stochastic_test_error,
+                              "statement": f"for the stochastic net N(w, diag s²), prior centred at "
+                              f"{'--init' if prior else 'zero'} (variance from a grid, union-bounded); δ split "
+                              f"{delta / 2:g} PAC-Bayes + {delta / 2:g} Monte-Carlo ({pb.mc_samples} sampled nets)"})
+        c = _compression(module, ds, delta)
+        out["bounds"].append({"name": "compression (Occam; Lotfi et al. 2022)", "value": c["bound"],
+                              "empirical": c["train_errors_quantized"] / len(ds.y), "bits": c["bits"],
+                              "test_error_quantized": c["test_error_quantized"], "statement": c["statement"]})
+        with torch.no_grad():
+            logits = Population([copy.deepcopy(module)]).eval()(ds.x)[0]
+        margins = classification_margins(logits, ds.y)
+        train_err = float((logits.argmax(-1) != ds.y).double().mean())
+        for name, fn_ in (("VC (parameter count)", lambda: vc_bound(module, train_err, len(ds.y), delta)),
+                          ("spectral margin (Bartlett et al. 2017)",
+                           lambda: spectral_margin_bound(module, ds.x.flatten(1), margins, delta)),
+                          ("ℓ1 path norm (Neyshabur et al. 2015)",
+                           lambda: path_norm_bound(module, ds.x.flatten(1), margins, delta))):
+            try:
+                b = fn_()
+                out["bounds"].append({"name": name, "value": b.value, "empirical": b.empirical,
+                                      "statement": b.statement, "reference": True})
+            except (ValueError, TypeError) as err:  # e.g. a conv layer: these bounds are stated for MLPs
+                out["bounds"].append({"name": name, "value": None, "reference": True,
+                                      "statement": f"not computed: {err}"})
+        return out
+
+    res = ctx.cell({"stage": "bounds"}, fn, model=key, data=spec.data, delta=delta, init=spec.init or None)
+    certified = [b for b in res["bounds"] if b["value"] is not None and not b.get("reference")]
+    tight = min(certified, key=lambda b: b["value"])
+    yard = res["bounds"][0]["value"]
+    learned = [b for b in certified if b is not res["bounds"][0] and b["value"] <= 1]
+    verdict = (f"with probability >= {1 - delta:g}: the test error of your model is at most {show(yard)} (test-set "
+               f"bound, the yardstick). ")
+    if learned:
+        best = min(learned, key=lambda b: b["value"])
+        verdict += (f"From the training data alone the tightest certificate is {best['name']}: {show(best['value'])}"
+                    + (" (for the stochastic net around your weights)" if "PAC" in best["name"] else "") + ".")
+    else:
+        verdict += "No bound computed from the training data alone is non-vacuous for this model."
+    return {"bounds": res["bounds"], "tightest": tight["name"], "delta": delta, "verdict": verdict}
+
+
+def bound_html(q: dict[str, Any]) -> list[str]:
+    e = html.escape
+    parts = ["<h2>3. What error bound can I certify?</h2>", f"<div class='answer'>{e(q['verdict'])}</div>",
+             "<table><tr><th>bound</th><th>value</th><th>empirical term</th><th>assumptions</th></tr>"]
+    for b in q["bounds"]:
+        parts.append(f"<tr><td>{e(b['name'])}{' (reference)' if b.get('reference') else ''}</td>"
+                     f"<td>{e(show(b['value']))}</td><td>{e(show(b.get('empirical')))}</td>"
+                     f"<td class='note'>{e(b['statement'])}</td></tr>")
+    parts.append("</table>")
+    return parts

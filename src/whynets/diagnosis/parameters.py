@@ -1,0 +1,153 @@
+"""Question 4 — what do the learned parameters say?
+
+* Weight spectra, per layer (Martin & Mahoney's heavy-tailed self-regularization: the metrics WeightWatcher
+  reports, ``measure.spectra``): the power-law exponent α of each layer's ESD with its bootstrap interval and a
+  fit-quality verdict, α-weighted, spectral and Frobenius norms, stable rank, MP soft rank, spikes above the
+  Marchenko–Pastur edge of a randomized copy. Beside them, two controls of the SAME architecture: at
+  initialization, and trained on random labels with the same recipe — what "nothing learned" and "memorized noise"
+  look like for this model, so the user's numbers are read against their own baseline, not a universal scale.
+* Curvature and geometry: Hessian top-k (Lanczos) and trace (Hutch++, with its interval), N_eff of the top-k,
+  Fisher trace, ε-sharpness, ℓ2 and adaptive (scale-invariant) worst-case sharpness, and — with ``--init`` — each
+  layer's relative distance from its initialization.
+Every number carries one sentence on what it indicates and where it comes from; none is a verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from whynets.data import Dataset
+from whynets.engine import population_for
+from whynets.measure.effdim import effective_dimensionality
+from whynets.measure.fisher import fisher_trace
+from whynets.measure.lanczos import hessian_eigenpairs
+from whynets.measure.sharpness import adaptive_sharpness, epsilon_sharpness, worst_case_sharpness
+from whynets.measure.spectra import METRIC_NOTES, model_spectra
+from whynets.measure.trace import hessian_trace
+
+from .core import instrument_loss
+from .model_io import apply_weights, load_weights
+from .spec import DiagnoseSpec
+
+__all__ = ["question_parameters", "CURVATURE_NOTES"]
+
+CURVATURE_NOTES = {
+    "lambda_max": "largest Hessian eigenvalue of the training loss: the sharpest direction (Keskar et al. 2017; Cohen "
+                  "et al. 2021 show it settles near 2/η under full-batch GD, so it partly reflects the step size)",
+    "trace": "Hessian trace (Hutch++, Meyer et al. 2021): the total curvature; flatness measures built on it are among "
+             "those Jiang et al. 2020 found to correlate with generalization — a correlation over models, not a test",
+    "n_eff": "effective dimensionality Σ λ/(λ+1) of the top-k eigenvalues (Maddox et al. 2020): how many parameter "
+             "directions the data determine; a lower bound from k eigenvalues",
+    "fisher_trace": "trace of the Fisher information (exact, E over the model's own predictions): how much the "
+                    "predictions depend on the weights; Achille et al. 2019 track it over training",
+    "eps_sharpness": "Keskar et al.'s ε-sharpness (%): the worst loss rise in a box of relative size ε; not invariant "
+                     "to reparametrizations that keep the function (Dinh et al. 2017)",
+    "l2_sharpness": "worst loss rise in an ℓ2 ball of radius ρ (SAM's inner problem, Foret et al. 2021); changes when "
+                    "a ReLU net's layers are rescaled without changing its function",
+    "adaptive_sharpness": "worst loss rise in an ℓ2 ball scaled by each weight's own size (ASAM, Kwon et al. 2021): "
+                          "invariant to those rescalings; Andriushchenko et al. 2023 find even it correlates with "
+                          "generalization only within a setting",
+    "distance_from_init": "‖w − w₀‖ / ‖w₀‖ per layer: how far training moved the layer (small in the lazy/NTK regime, "
+                          "Jacot et al. 2018); needs --init",
+}
+
+
+def _spectra(ctx, spec: DiagnoseSpec, module: nn.Module, label: str, key: str) -> dict[str, Any]:
+    def fn(_: Path) -> dict[str, Any]:
+        layers, summary = model_spectra(module, seed=0, n_boot=spec.spectra_boot, n_reps=100)
+        for layer in layers:  # the ESD itself, for the figure (a few thousand floats per layer at most)
+            layer.pop("esd", None)
+        return {"layers": layers, "summary": summary}
+    return ctx.cell({"stage": "spectra", "of": label}, fn, model=key, boot=spec.spectra_boot)
+
+
+def _curvature(ctx, spec: DiagnoseSpec, module: nn.Module, ds: Dataset, kind: str, key: str) -> dict[str, Any]:
+    def fn(_: Path) -> dict[str, Any]:
+        loss = instrument_loss(kind)
+        n = min(spec.curvature_examples, len(ds.y))
+        batches = [(ds.x[:n], ds.y[:n])]
+        module.eval()
+        top = hessian_eigenpairs(module, loss, batches, k=spec.top_k, dtype=torch.float64, seed=0)
+        lam = top.eigenvalues.double().cpu()
+        trace = hessian_trace(module, loss, batches, num_matvecs=spec.trace_matvecs, seed=0)
+        out = {"examples": n, "top_eigenvalues": lam.tolist(), "lambda_max": float(lam[0]),
+               "trace": {"estimate": trace.estimate, "stderr": trace.stderr, "interval": [trace.ci_low, trace.ci_high],
+                         "matvecs": trace.num_matvecs},
+               "n_eff": effective_dimensionality(lam, 1.0),
+               "eps_sharpness": epsilon_sharpness(module, loss, batches, 1e-3, dtype=torch.float64).sharpness,
+               "l2_sharpness": worst_case_sharpness(module, loss, batches, 0.05, steps=5, dtype=torch.float64).sharpness,
+               "adaptive_sharpness": adaptive_sharpness(module, loss, batches, 0.05, steps=5,
+                                                        dtype=torch.float64).sharpness}
+        if kind == "ce":
+            out["fisher_trace"] = fisher_trace(module, [(ds.x[:min(n, 512)], ds.y[:min(n, 512)])], kind="exact").estimate
+        return out
+    return ctx.cell({"stage": "curvature"}, fn, model=key, k=spec.top_k, matvecs=spec.trace_matvecs,
+                    examples=spec.curvature_examples)
+
+
+def _distance_from_init(module: nn.Module, init: nn.Module) -> dict[str, float]:
+    w0 = dict(init.named_parameters())
+    out = {}
+    for name, p in module.named_parameters():
+        base = w0[name].detach()
+        denom = float(base.norm())
+        out[name] = float((p.detach() - base).norm()) / denom if denom > 0 else float("nan")
+    return out
+
+
+def question_parameters(ctx, spec: DiagnoseSpec, ds: Dataset, module: nn.Module, key: str, kind: str,
+                        train) -> dict[str, Any]:
+    ctx.log("diagnose: question 4 — weight spectra (yours and two controls)")
+    yours = _spectra(ctx, spec, module, "yours", key)
+    init = population_for(spec.model, ds, [spec.seeds[0]]).member(0)
+    init_key = f"init:{spec.seeds[0]}"
+    if spec.init:
+        apply_weights(init, load_weights(spec.init), where=spec.init)
+        init_key = f"init-file:{key}"
+    at_init = _spectra(ctx, spec, init, "at initialization", init_key)
+    random_labels, noisy_acc = None, None
+    if not ds.y.is_floating_point():  # random labels are a classifier's control (Zhang et al. 2017)
+        noisy = ctx.train({"stage": "control", "kind": "random-labels"}, spec.model,
+                          replace(spec.data, label_noise=1.0), train, [spec.seeds[0]], keep_state=True)
+        state = ctx.state(noisy)
+        pop = population_for(spec.model, ds, state.seeds)
+        pop.load_state_dict({"params": state.params, "buffers": state.buffers})
+        random_labels = _spectra(ctx, spec, pop.member(0).eval(), "trained on random labels", noisy["cell"])
+        noisy_acc = noisy["final"]["train_acc"][0]
+    ctx.log("diagnose: question 4 — curvature")
+    curvature = _curvature(ctx, spec, module, ds, kind, key)
+    out = {"spectra": {"yours": yours, "at_init": at_init, "random_labels": random_labels,
+                       "random_labels_train_acc": noisy_acc},
+           "curvature": curvature, "notes": {**METRIC_NOTES, **CURVATURE_NOTES}}
+    if spec.init:
+        out["distance_from_init"] = _distance_from_init(module, init)
+    out["reading"] = _reading(out)
+    return out
+
+
+def _reading(out: dict[str, Any]) -> list[str]:
+    """Sentences that compare the user's layers with the controls (what the numbers support, no more)."""
+    lines = []
+    s = out["spectra"]
+    mean = lambda d: d["summary"].get("alpha")  # noqa: E731
+    a, i = mean(s["yours"]), mean(s["at_init"])
+    r = mean(s["random_labels"]) if s["random_labels"] else None
+    if a is not None and i is not None:
+        lines.append(f"mean layer α: yours {a:.2f}, the same architecture at initialization {i:.2f}"
+                     + (f", trained on random labels {r:.2f}" if r is not None else "") + ". Martin & Mahoney associate "
+                     "smaller α (heavier tails, typically 2–6) with more correlation learned from data; compare yours "
+                     "with the controls rather than with a fixed scale.")
+    bad = [l["name"] for l in s["yours"]["layers"] if (l.get("verdict") or {}).get("verdict") not in (None, "power law")]
+    if bad:
+        lines.append(f"the power law does not fit (or is undecided) for {len(bad)} layer(s) ({', '.join(bad[:4])}): "
+                     "their α is reported but should not be read as a tail exponent")
+    c = out["curvature"]
+    lines.append(f"λ_max {c['lambda_max']:.3g}, Hessian trace {c['trace']['estimate']:.3g}, N_eff (top {len(c['top_eigenvalues'])}) "
+                 f"{c['n_eff']:.2f}; adaptive sharpness {c['adaptive_sharpness']:.3g} (scale-invariant), "
+                 f"ℓ2 sharpness {c['l2_sharpness']:.3g}")
+    return lines

@@ -1,0 +1,207 @@
+"""The diagnosis report: one self-contained HTML page (figures embedded, no server), drawn from the record alone.
+
+Figures are also written as PNG + JSON beside the page (``figures/``), like every whynets figure.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from pathlib import Path
+from typing import Any
+
+from whynets.plotting import plt, save_figure
+
+__all__ = ["render", "figure_simpler", "figure_spectra", "figure_width"]
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;width:100%;font-size:.86em;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .45em}
+th{background:#f3f3f3}.pass{color:#176b2c;font-weight:bold}.fail{color:#b00020}.inconclusive{color:#8a1a9b}
+.answer{background:#f4f8ff;border-left:4px solid #3a6fd8;padding:.6em 1em;margin:1em 0}img{max-width:100%}
+.note{color:#555;font-size:.85em}code{background:#f6f6f6;padding:0 .2em}"""
+
+
+def _img(path: Path) -> str:
+    return f'<img alt="{html.escape(path.name)}" src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}">'
+
+
+def figure_simpler(q: dict[str, Any], out: Path) -> str:
+    """Test score against size (log axis): tickets, controls, students, classical baselines; yours marked."""
+    fig, ax = plt.subplots(figsize=(9, 5))
+    reg = q["regression"]
+    data: dict[str, Any] = {"yours": q["yours"], "points": []}
+    groups: dict[str, list[dict]] = {}
+    for p in q["points"]:
+        groups.setdefault(p["series"] if p["kind"] == "ticket" else p["kind"], []).append(p)
+    markers = {"control": "x", "student-mimic": "^", "student-labels": "v", "classical": "s"}
+    for name, pts in groups.items():
+        pts = sorted(pts, key=lambda p: p["size"])
+        xs, ys = [p["size"] for p in pts], [p["estimate"] for p in pts]
+        err = [[max(0.0, p["estimate"] - p["interval"][0]) if math.isfinite(p["interval"][0]) else 0 for p in pts],
+               [max(0.0, p["interval"][1] - p["estimate"]) if math.isfinite(p["interval"][1]) else 0 for p in pts]]
+        label = {"student-mimic": "students, mimicking yours", "student-labels": "students, on labels",
+                 "control": "ticket controls (fresh init / random mask)", "classical": "classical baselines"}.get(
+                     name, f"tickets ({name.replace('/', ', rewind ')})")
+        ax.errorbar(xs, ys, yerr=err, fmt=markers.get(name, "o") + ("-" if name not in markers else ""), ms=5,
+                    capsize=2, label=label)
+        if name == "classical":
+            for p in pts:
+                ax.annotate(p["name"].split(" (")[0], (p["size"], p["estimate"]), fontsize=7, xytext=(3, 3),
+                            textcoords="offset points")
+        data["points"] += [{k: p[k] for k in ("name", "size", "estimate", "interval", "verdict")} for p in pts]
+    yours = q["yours"]["score"]
+    ax.plot([q["yours"]["params"]], [yours], "*", ms=16, c="k", label="your model", zorder=5)
+    bound = yours * (1 + q["epsilon"] / 100) if reg else yours - q["epsilon"]
+    ax.axhline(bound, ls=":", c="gray", label=f"within ε = {q['epsilon']:g}{'%' if reg else ' point(s)'}")
+    ax.set(xscale="log", xlabel="size (parameters, or non-zero parameters for tickets)",
+           ylabel="test MSE" if reg else "test accuracy (%)", title="Could a simpler model do as well?")
+    if reg:
+        ax.set_yscale("log")
+    ax.legend(fontsize=7, loc="best")
+    return save_figure(fig, data, out, "diagnose_simpler")
+
+
+def figure_spectra(q: dict[str, Any], out: Path) -> str:
+    """Per layer: α (bootstrap interval) of yours and of the two controls."""
+    s = q["spectra"]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    data: dict[str, Any] = {}
+    width = 0.27
+    names = [l["name"] for l in s["yours"]["layers"]]
+    for j, (key, label) in enumerate((("yours", "yours"), ("at_init", "same architecture at init"),
+                                      ("random_labels", "trained on random labels"))):
+        if not s.get(key):
+            continue
+        layers = {l["name"]: l for l in s[key]["layers"]}
+        xs, ys, lo, hi = [], [], [], []
+        for i, n in enumerate(names):
+            if n in layers:
+                l = layers[n]
+                ci = l.get("alpha_ci") or (l["alpha"], l["alpha"])
+                xs.append(i + (j - 1) * width), ys.append(l["alpha"])
+                lo.append(max(0.0, l["alpha"] - ci[0])), hi.append(max(0.0, ci[1] - l["alpha"]))
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=label, alpha=0.85)
+        data[key] = dict(zip(names, ys))
+    ax.axhspan(2, 6, color="green", alpha=0.06, label="2 ≤ α ≤ 6 (Martin & Mahoney's typical range)")
+    ax.set_xticks(range(len(names)), names, rotation=30, fontsize=8)
+    ax.set(ylabel="power-law exponent α of the layer's ESD", title="What do the learned parameters say? (per layer)")
+    ax.legend(fontsize=7)
+    return save_figure(fig, data, out, "diagnose_spectra")
+
+
+def figure_width(q: dict[str, Any], out: Path) -> str:
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    rows = q["rows"]
+    w = [r["width"] for r in rows]
+    ax.errorbar(w, [r["test"]["estimate"] for r in rows],
+                yerr=[[r["test"]["estimate"] - r["test"]["interval"][0] for r in rows],
+                      [r["test"]["interval"][1] - r["test"]["estimate"] for r in rows]], fmt="o-", capsize=2,
+                label="test (mean, 95% interval)")
+    ax.plot(w, [r["train"] for r in rows], "s--", label="train")
+    ax.axvline(q["your_width"], c="k", ls=":", label=f"your width ({q['your_width']})")
+    if q.get("interpolation_width"):
+        ax.axvline(q["interpolation_width"], c="gray", ls="--", lw=0.8, label="first width that fits the training set")
+    ax.set(xscale="log", xlabel=f"width ({q['width_arg']})", ylabel="error" if q["regression"] else "accuracy (%)",
+           title="Is the over-parameterization essential?")
+    ax.legend(fontsize=7)
+    return save_figure(fig, {"rows": rows}, out, "diagnose_width")
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
+        return f"[{_fmt(float(v[0]))}, {_fmt(float(v[1]))}]"
+    return html.escape(str(v))
+
+
+def _simpler_html(q: dict[str, Any], figs: Path) -> list[str]:
+    e = html.escape
+    parts = ["<h2>1. Could a simpler model do as well?</h2>", f"<div class='answer'>{e(q['verdict']['text'])}</div>",
+             _img(figs / figure_simpler(q, figs)),
+             "<table><tr><th>candidate</th><th>size</th><th>test score (estimate [95% interval])</th><th>within ε?</th>"
+             "<th>how decided</th></tr>"]
+    for p in sorted(q["points"], key=lambda p: p["size"]):
+        parts.append(f"<tr><td>{e(p['name'])}</td><td>{p['size']:.0f} {e(p['size_note'])}</td>"
+                     f"<td>{_fmt(p['estimate'])} {_fmt(p['interval'])}</td><td class='{p['verdict']}'>{p['verdict']}</td>"
+                     f"<td class='note'>{e(p['criterion'])}; {e(p['method'])}</td></tr>")
+    parts.append("</table><p class='note'>Tickets: iterative magnitude pruning re-trained with your recipe "
+                 "(Frankle & Carbin 2019; rewinding: Frankle et al. 2020); controls: the sparsest mask with a fresh "
+                 "initialization, and a random mask of the same per-layer sparsity. Students: Ba & Caruana 2014. "
+                 "Classical baselines tuned by cross-validation on the training data only.</p>")
+    return parts
+
+
+def _parameters_html(q: dict[str, Any], figs: Path) -> list[str]:
+    e = html.escape
+    notes = q["notes"]
+    parts = ["<h2>4. What do the learned parameters say?</h2>", "<div class='answer'>"
+             + "<br>".join(e(line) for line in q["reading"]) + "</div>", _img(figs / figure_spectra(q, figs))]
+    cols = ("alpha", "alpha_ci", "verdict", "alpha_weighted", "log_spectral_norm", "log_norm", "stable_rank",
+            "mp_softrank", "num_spikes")
+    for key, title in (("yours", "your model"), ("at_init", "control: the same architecture at initialization"),
+                       ("random_labels", "control: trained on random labels")):
+        if not q["spectra"].get(key):
+            continue
+        parts.append(f"<h3>Weight spectra — {e(title)}</h3><table><tr><th>layer</th>"
+                     + "".join(f"<th title='{e(notes.get(c, ''))}'>{e(c)}</th>" for c in cols) + "</tr>")
+        for l in q["spectra"][key]["layers"]:
+            cells = []
+            for c in cols:
+                v = l.get(c)
+                if c == "verdict":
+                    v = (v or {}).get("verdict", "—") if isinstance(v, dict) else v
+                cells.append(f"<td>{_fmt(v)}</td>")
+            parts.append(f"<tr><td>{e(l['name'])} {e(str(tuple(l['shape'])))}</td>{''.join(cells)}</tr>")
+        skipped = q["spectra"][key]["summary"].get("skipped") or []
+        parts.append("</table>" + (f"<p class='note'>not analyzed: {e('; '.join(f'{n}: {w}' for n, w in skipped))}"
+                                   "</p>" if skipped else ""))
+    c = q["curvature"]
+    rows = [("lambda_max", c["lambda_max"]), ("trace", f"{c['trace']['estimate']:.4g} [{c['trace']['interval'][0]:.4g}, "
+                                                        f"{c['trace']['interval'][1]:.4g}]"),
+            ("n_eff", c["n_eff"]), ("fisher_trace", c.get("fisher_trace")), ("eps_sharpness", c["eps_sharpness"]),
+            ("l2_sharpness", c["l2_sharpness"]), ("adaptive_sharpness", c["adaptive_sharpness"])]
+    parts.append(f"<h3>Curvature (training loss on {c['examples']} examples)</h3><table><tr><th>measure</th><th>value</th>"
+                 "<th>what it indicates</th></tr>")
+    parts += [f"<tr><td>{e(k)}</td><td>{_fmt(v)}</td><td class='note'>{e(notes.get(k, ''))}</td></tr>" for k, v in rows
+              if v is not None]
+    parts.append("</table>")
+    if "distance_from_init" in q:
+        parts.append("<h3>Distance from initialization</h3><table><tr><th>parameter</th><th>‖w − w₀‖/‖w₀‖</th></tr>")
+        parts += [f"<tr><td>{e(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in q["distance_from_init"].items()]
+        parts.append(f"</table><p class='note'>{e(notes['distance_from_init'])}</p>")
+    parts.append("<h3>Reading the spectra</h3><ul>" + "".join(
+        f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in notes.items() if k in cols or k == "alpha") + "</ul>")
+    return parts
+
+
+def render(record: dict[str, Any], folder: Path) -> str:
+    e = html.escape
+    figs = Path(folder) / "figures"
+    ref = record["reference"]
+    reg = record["regression"]
+    head = (f"<h1>whynets diagnosis</h1><p><b>{e(record['model'])}</b> {e(record.get('model_args') or '')} — "
+            f"{ref['params']} parameters, on <code>{e(record['data'])}</code>; loss {e(record['loss'])}. Your model: "
+            f"test {'MSE' if reg else 'accuracy'} <b>{ref['test_loss'] if reg else 100 * ref['test_acc']:.4g}"
+            f"{'' if reg else '%'}</b>, train {ref['train_loss'] if reg else 100 * ref['train_acc']:.4g}"
+            f"{'' if reg else '%'}. Re-trainings use the recipe <code>{e(str(record['spec']['train']))}</code> with "
+            f"seeds {record['spec']['seeds']}.</p>")
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>whynets diagnosis</title><style>{_CSS}</style>"
+             f"</head><body>{head}"]
+    answers = record["answers"]
+    if "simpler" in answers:
+        parts += _simpler_html(answers["simpler"], figs)
+    if "overparameterization" in answers:
+        from .width import width_html
+        parts += width_html(answers["overparameterization"], figs)
+    if "bound" in answers:
+        from .bound import bound_html
+        parts += bound_html(answers["bound"])
+    if "parameters" in answers:
+        parts += _parameters_html(answers["parameters"], figs)
+    env = record.get("env", {})
+    parts.append(f"<p class='note'>{record['wall_s']:.0f} s; {record['cells']['computed']} cells computed, "
+                 f"{record['cells']['loaded']} reused; git {e(str(env.get('git_commit')))}, torch {e(str(env.get('torch')))} "
+                 f"on {e(str(env.get('device')))}. Every number: diagnosis.json.</p></body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,190 @@
+"""The diagnosis of a user's model, stage by stage as store cells (an interrupted diagnosis resumes; a second
+diagnosis of the same model, data and recipe reuses what is done).
+
+    >>> import whynets as wn
+    >>> report = wn.diagnose(model, (x, y, x_test, y_test), questions=("simpler", "parameters"), out="diag")
+    >>> print(report.summary()); report.to_html("diag/report.html"); report.to_json("diag/diagnosis.json")
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from whynets.data import DataSpec, save_tensors_file
+from whynets.engine import Population, TrainSpec, configure_threads, population_for, resolve_device, train
+from whynets.experiments.context import Context
+from whynets.models import ModelSpec
+from whynets.runner import env_info
+from whynets.store import RunStore, StoreError, atomic_write_json, file_digest
+
+from .core import loss_kind, measure_module, register_instance, user_module
+from .parameters import question_parameters
+from .simpler import question_simpler
+from .spec import QUESTIONS, DiagnoseSpec
+
+__all__ = ["diagnose", "run_diagnosis", "Diagnosis", "estimate_seconds"]
+
+
+class Diagnosis:
+    """The answers, with every number behind them (``record``), and their renderings."""
+
+    def __init__(self, record: dict[str, Any], folder: Path):
+        self.record = record
+        self.folder = Path(folder)
+
+    def summary(self) -> str:
+        r = self.record
+        ref = r["reference"]
+        lines = [f"whynets diagnosis of {r['model']} ({ref['params']} parameters) on {r['data']}",
+                 f"your model: test {'MSE' if r['regression'] else 'accuracy'} "
+                 f"{ref['test_loss'] if r['regression'] else 100 * ref['test_acc']:.4g}"
+                 f"{'' if r['regression'] else '%'}, train {'MSE' if r['regression'] else 'accuracy'} "
+                 f"{ref['train_loss'] if r['regression'] else 100 * ref['train_acc']:.4g}{'' if r['regression'] else '%'}"]
+        answers = r["answers"]
+        if "simpler" in answers:
+            lines.append("1. could a simpler model do as well? " + answers["simpler"]["verdict"]["text"])
+        if "overparameterization" in answers:
+            lines.append("2. is the over-parameterization essential? " + answers["overparameterization"]["verdict"])
+        if "bound" in answers:
+            lines.append("3. what error bound can I certify? " + answers["bound"]["verdict"])
+        if "parameters" in answers:
+            lines.append("4. what do the learned parameters say?")
+            lines += [f"   - {line}" for line in answers["parameters"]["reading"]]
+        lines.append(f"({r['wall_s']:.0f} s; every number: {self.folder / 'diagnosis.json'})")
+        return "\n".join(lines)
+
+    def to_json(self, path: str | Path) -> Path:
+        atomic_write_json(Path(path), self.record)
+        return Path(path)
+
+    def to_html(self, path: str | Path) -> Path:
+        from .report import render
+
+        from whynets.store import atomic_write_text
+        atomic_write_text(Path(path), render(self.record, Path(path).parent))
+        return Path(path)
+
+
+def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: TrainSpec | None = None) -> float:
+    """A first guess at the diagnosis's wall time: the recipe's time per step (timed on 5 and 25 steps), times the
+    steps the asked questions train, plus the evaluations and the fixed-cost stages."""
+    def timed(steps: int) -> float:
+        pop = population_for(spec.model, ds, list(spec.seeds), device)
+        started = time.perf_counter()
+        train(pop, ds, replace(recipe or spec.train, steps=steps, eval_points=1))
+        return time.perf_counter() - started
+    t5, t25 = timed(5), timed(25)
+    per_step = max(t25 - t5, 1e-6) / 20  # the slope: the two evaluations every run also pays cancel out
+    per_run = max(t5 - 5 * per_step, 0.0) * spec.train.eval_points / 2
+    runs = 0
+    if "simpler" in spec.questions:
+        series = sum(2 if s == "layerwise" and spec.rewind_step > 0 else 1 for s in spec.prune_scopes)
+        runs += 1 + series * spec.prune_rounds + 2 + 0.4 * 2 * len(spec.student_widths)
+    if "parameters" in spec.questions:
+        runs += 0.5
+    if "overparameterization" in spec.questions:
+        runs += 0.8 * len(spec.width_factors)
+    return (per_step * spec.train.steps + per_run) * runs + 40 * ("simpler" in spec.questions) + 20
+
+
+def _reference(ctx, spec: DiagnoseSpec, ds, module: nn.Module, kind: str, key: str) -> dict[str, Any]:
+    return ctx.cell({"stage": "reference"}, lambda _: measure_module(module, ds, kind), model=key, data=spec.data)
+
+
+def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "cpu", progress: Any = None,
+                  log: Callable[[str], None] | None = None) -> Diagnosis:
+    """Every asked question as store cells under ``out/diagnose``; the report to ``out/report.html`` and
+    ``out/diagnosis.json``."""
+    log = log or (lambda m: None)
+    dev = resolve_device(device)
+    if dev.type == "cpu":
+        configure_threads()
+    out = Path(out)
+    store = RunStore(out, "diagnose", spec, log=log)
+    store.begin()
+    ctx = Context(store, dev, progress=progress, log=log)
+    started = time.perf_counter()
+    try:
+        ds = ctx.data(spec.data)
+        module = user_module(spec, ds)
+        kind = loss_kind(spec, ds)
+        regression = kind == "mse" and ds.y.is_floating_point()
+        key = json.dumps({"model": spec.model.non_default(), "weights": file_digest(spec.weights) if spec.weights
+                          else None}, sort_keys=True)
+        recipe = replace(spec.train, loss=kind)
+        log(f"diagnose: expected to take about {estimate_seconds(spec, ds, dev, recipe) / 60:.0f} minute(s) "
+            f"(timed on a few steps of the recipe; {len(spec.seeds)} seed(s), questions {', '.join(spec.questions)})")
+        ref = _reference(ctx, spec, ds, module, kind, key)
+        answers: dict[str, Any] = {}
+        if "simpler" in spec.questions:
+            answers["simpler"] = question_simpler(ctx, spec, ds, recipe, module, key, ref, regression)
+        if "overparameterization" in spec.questions:
+            from .width import question_width
+            answers["overparameterization"] = question_width(ctx, spec, ds, recipe, ref, regression,
+                                                            answers.get("simpler"))
+        if "bound" in spec.questions:
+            from .bound import question_bound
+            answers["bound"] = question_bound(ctx, spec, ds, module, key, kind, ref)
+        if "parameters" in spec.questions:
+            answers["parameters"] = question_parameters(ctx, spec, ds, module, key, kind, recipe)
+        record = {"model": spec.model.factory or spec.model.kind, "model_args": spec.model.factory_args,
+                  "data": spec.data.name if not spec.data.path else spec.data.path, "weights": spec.weights,
+                  "spec": spec.to_dict(), "spec_hash": spec.hash(), "loss": kind, "regression": regression,
+                  "reference": ref, "answers": answers, "wall_s": time.perf_counter() - started,
+                  "cells": {"computed": len(store.computed), "loaded": len(store.loaded)}, "env": env_info(dev)}
+        store.finish(record, record["env"])
+    except BaseException as err:
+        store.fail(err)
+        raise
+    diagnosis = Diagnosis(record, out)
+    if store.writable:
+        diagnosis.to_json(out / "diagnosis.json")
+        diagnosis.to_html(out / "report.html")
+    return diagnosis
+
+
+def diagnose(model: nn.Module | None = None, data: Sequence | DataSpec | str | None = None, *,
+             questions: Sequence[str] = ("simpler", "parameters"), out: str | Path = "diag", factory: str | None = None,
+             factory_args: dict | None = None, weights: str | None = None, device: str = "cpu",
+             progress: Any = None, log: Callable[[str], None] | None = None, **settings: Any) -> Diagnosis:
+    """Diagnose a trained model: ``model`` (an ``nn.Module`` with its trained weights) or ``factory`` +
+    ``weights`` (files), and ``data`` as ``(x, y, x_test, y_test)`` arrays, a ``DataSpec`` or a built-in name.
+    ``settings`` are DiagnoseSpec fields (``epsilon=0.5``, ``seeds=(0, 1)``, ``train=TrainSpec(...)`` …)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, DataSpec):
+        data_spec = data
+    elif isinstance(data, str):
+        data_spec = DataSpec(name=data)
+    elif data is not None:
+        arrays = [a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a) for a in data]
+        if len(arrays) != 4:
+            raise StoreError("data must be (x, y, x_test, y_test)")
+        path = out / "data.safetensors"
+        save_tensors_file(path, x=arrays[0].astype(np.float32), y=arrays[1], x_test=arrays[2].astype(np.float32),
+                          y_test=arrays[3])
+        data_spec = DataSpec(name="safetensors", path=str(path))
+    else:
+        data_spec = DataSpec()
+    if model is not None:
+        key = register_instance(model)
+        path = out / "weights.safetensors"
+        from safetensors.torch import save_file
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path))
+        model_spec = ModelSpec(kind="factory", factory="whynets.diagnosis.core:instance_factory",
+                               factory_args=json.dumps({"key": key}))
+        weights = str(path)
+    else:
+        if not factory:
+            raise StoreError("give a model (an nn.Module) or factory='module:function' with weights='file'")
+        model_spec = ModelSpec(kind="factory", factory=factory, factory_args=json.dumps(factory_args or {}))
+    spec = DiagnoseSpec(model=model_spec, data=data_spec, weights=weights or "", questions=tuple(questions), **settings)
+    return run_diagnosis(spec, out, device, progress, log)

@@ -1,0 +1,80 @@
+"""What a diagnosis does: the user's model and data, the training recipe used to re-train it, and each question's
+settings, as one frozen spec (so every stage is a store cell keyed by what it consumes).
+
+    whynets diagnose --model mypkg.nets:make_net --weights net.safetensors --data mine.npz --show-spec
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from whynets.data import DataSpec
+from whynets.engine import TrainSpec
+from whynets.models import ModelSpec
+from whynets.spec import Spec, SpecError
+
+__all__ = ["DiagnoseSpec", "QUESTIONS"]
+
+QUESTIONS = ("simpler", "overparameterization", "bound", "parameters")
+
+
+@dataclass(frozen=True)
+class DiagnoseSpec(Spec):
+    model: ModelSpec = field(default_factory=lambda: ModelSpec(kind="factory", factory="whynets.diagnosis.demo:mlp"))
+    data: DataSpec = field(default_factory=DataSpec)
+    weights: str = field(default="", metadata={"help": "the trained weights: .safetensors or a torch.save state dict"})
+    init: str = field(default="", metadata={"help": "the weights at initialization (optional): rewinding, distance "
+                                                    "from init, the PAC-Bayes prior"})
+    loss: str = field(default="auto", metadata={"help": "auto (ce for integer labels, mse for float) | ce | mse"})
+    questions: tuple[str, ...] = field(default=("simpler", "parameters"),
+                                       metadata={"help": "simpler | overparameterization | bound | parameters"})
+    epsilon: float = field(default=1.0, metadata={"help": "within ε of your model: points of accuracy (classifier) "
+                                                          "or percent of test MSE (regressor)"})
+    seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata={"help": "re-trainings per configuration"})
+    # the recipe whynets re-trains your architecture with (lottery tickets, students on labels, controls)
+    train: TrainSpec = field(default_factory=lambda: TrainSpec(optimizer="adam", lr=1e-3, batch_size=100, steps=3000,
+                                                               eval_points=8))
+    # question 1: lottery tickets (Frankle & Carbin 2019; Frankle et al. 2020)
+    prune_rounds: int = field(default=4, metadata={"help": "iterative magnitude pruning rounds"})
+    prune_rate: float = field(default=0.5, metadata={"help": "fraction of the remaining weights pruned per round "
+                                                             "(output layer at half the rate)"})
+    prune_scopes: tuple[str, ...] = field(default=("layerwise", "global"), metadata={"help": "layerwise | global"})
+    rewind_step: int = field(default=200, metadata={"help": "the early step k tickets also rewind to (0 = only init)"})
+    # question 1: students (Ba & Caruana 2014)
+    student_widths: tuple[int, ...] = field(default=(16, 64, 256), metadata={"help": "one-hidden-layer students"})
+    transfer_factor: int = field(default=4, metadata={"help": "transfer set = training inputs + this many mixed/noisy "
+                                                              "copies of them (MNIST-1D: freshly generated signals)"})
+    temperature: float = field(default=2.0, metadata={"help": "distillation temperature T"})
+    # question 1: classical baselines
+    classical: tuple[str, ...] = field(default=("logistic", "rbf_kernel", "boosted_trees", "knn"),
+                                       metadata={"help": "logistic | rbf_kernel | boosted_trees | knn (| ridge)"})
+    # question 2: width sweep (issue: over-parameterization)
+    width_arg: str = field(default="", metadata={"help": "the factory's keyword that scales width (question 2)"})
+    width_factors: tuple[float, ...] = field(default=(1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0, 2.0),
+                                             metadata={"help": "widths swept, as multiples of yours"})
+    # question 3: bounds
+    delta: float = field(default=0.05, metadata={"help": "bounds hold with probability >= 1 - delta"})
+    # question 4: what the parameters say
+    spectra_boot: int = field(default=200, metadata={"help": "bootstrap resamples of each layer's alpha"})
+    top_k: int = field(default=10, metadata={"help": "Hessian eigenvalues (Lanczos)"})
+    trace_matvecs: int = field(default=60, metadata={"help": "Hessian-vector products of the Hutch++ trace"})
+    curvature_examples: int = field(default=2000, metadata={"help": "training examples the curvature averages over"})
+
+    def validate(self) -> None:
+        super().validate()
+        bad = [q for q in self.questions if q not in QUESTIONS]
+        if bad or not self.questions:
+            raise SpecError(f"questions={self.questions!r}: choose from {', '.join(QUESTIONS)}")
+        if self.loss not in ("auto", "ce", "mse"):
+            raise SpecError(f"loss={self.loss!r}: choose auto, ce or mse")
+        if not (math.isfinite(self.epsilon) and self.epsilon > 0):
+            raise SpecError(f"epsilon={self.epsilon!r}: a tolerance > 0")
+        if not 0 < self.prune_rate < 1 or self.prune_rounds < 1:
+            raise SpecError("prune_rate must lie in (0, 1) and prune_rounds >= 1")
+        if any(s not in ("layerwise", "global") for s in self.prune_scopes):
+            raise SpecError(f"prune_scopes={self.prune_scopes!r}: layerwise and/or global")
+        if not 0 < self.delta < 1:
+            raise SpecError(f"delta={self.delta!r}: a probability in (0, 1)")
+        if self.rewind_step < 0 or self.rewind_step >= self.train.steps:
+            raise SpecError(f"rewind_step={self.rewind_step} must lie in [0, train.steps={self.train.steps})")
