@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from whynets.data import Dataset, DataSpec, load
-from whynets.engine import Population, TrainSpec, eval_steps, lr_at, population_for, train
+from whynets.engine import Population, TrainSpec, eval_steps, evaluate, lr_at, member_loss, population_for, train
 from whynets.models import ModelSpec, build
 
 
@@ -122,6 +122,30 @@ def test_full_batch_gd_matches_closed_form_step():
     resid = x @ w0.T + b0 - target
     grad_w = 2 * resid.T @ x / 30
     assert torch.allclose(pop.member_params(0)["linear.weight"], w0 - 0.1 * grad_w, atol=1e-6)
+
+
+def test_one_output_regression_at_batch_one_keeps_each_members_target():
+    # (K, 1) targets of a one-output model at batch size 1 are per member, not (B, C) rows shared by all members
+    logits = torch.tensor([[[1.0]], [[2.0]]])
+    assert member_loss(logits, torch.tensor([[1.0], [2.0]]), "mse", 1, per_member=True).tolist() == [0.0, 0.0]
+    assert member_loss(logits, torch.tensor([[1.0], [2.0]]), "mse", 1).tolist() == [0.0, 0.0]  # shape says per member
+    assert member_loss(logits, torch.tensor([2.0]), "mse", 1, per_member=False).tolist() == [1.0, 0.0]
+    # and in training: SGD at batch 1 on y = 3 moves each member's bias towards 3 alone
+    x = torch.zeros(8, 1)
+    y = torch.full((8,), 3.0)
+    ds = Dataset(x, y, x, y, {"n_classes": 1, "task": "regression"})
+    nets = [build(ModelSpec(kind="logistic"), (1,), 1, torch.Generator().manual_seed(s)) for s in (0, 1)]
+    b0 = [n.linear.bias.item() for n in nets]
+    pop = Population(nets)
+    train(pop, ds, TrainSpec(steps=1, lr=0.25, batch_size=1, optimizer="sgd", momentum=0.0, loss="mse", eval_points=2))
+    for k in range(2):
+        assert pop.member_params(k)["linear.bias"].item() == pytest.approx(b0[k] - 0.25 * 2 * (b0[k] - 3.0), abs=1e-6)
+
+
+def test_evaluation_builds_no_graph(small):
+    pop = population_for(ModelSpec(width=16), small, [0, 1])
+    loss, acc = evaluate(pop, small.x_test, small.y_test, "ce", small.n_classes)
+    assert not loss.requires_grad and loss.grad_fn is None and acc.shape == (2,)
 
 
 def test_schedules_and_eval_steps():

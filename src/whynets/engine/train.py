@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,14 +121,18 @@ LOSSES = ("ce", "mse", "kl")
 
 
 def member_loss(logits: torch.Tensor, y: torch.Tensor, kind: str, n_classes: int,
-                temperature: float = 1.0) -> torch.Tensor:
+                temperature: float = 1.0, per_member: bool | None = None) -> torch.Tensor:
     """Per-member mean loss: logits (K, B, C) -> (K,).
 
     ``ce``: integer labels (B,) or (K, B). ``mse``: one-hot of integer labels, or float targets — (B, C) or (K, B, C)
     rows (e.g. a teacher's logits: Ba & Caruana's logit regression), or (B,) scalars for a one-output regressor.
     ``kl``: soft targets: y are a teacher's logits (B, C) or (K, B, C); T²·KL(softmax(y/T) ‖ softmax(logits/T))
-    (Hinton et al. 2015)."""
+    (Hinton et al. 2015). ``per_member`` says the targets carry a leading member axis (the caller knows: each member
+    drew its own rows); ``None`` infers it from the shape, which cannot tell one-output (K, 1) targets at batch 1
+    from (B, C) rows, so the engine always passes it."""
     k, b, c = logits.shape
+    if per_member is None:
+        per_member = y.dim() == 3 or (y.dim() == 2 and y.shape[0] != b)
     if kind == "ce":
         if y.is_floating_point():
             raise ValueError("loss ce needs integer class labels; use loss=mse (regression) or kl (soft targets)")
@@ -137,7 +142,8 @@ def member_loss(logits: torch.Tensor, y: torch.Tensor, kind: str, n_classes: int
         if not y.is_floating_point():
             target = F.one_hot(y, n_classes).to(logits.dtype)
         else:
-            target = y if (y.dim() >= 2 and y.shape[-1] == c) else y.unsqueeze(-1)  # (B,) scalars: one output
+            rows = y.dim() == (3 if per_member else 2)  # rows of C targets, or one scalar per row (one output)
+            target = y if rows else y.unsqueeze(-1)
         return ((logits - target) ** 2).sum(-1).mean(1)
     if kind == "kl":
         t = temperature
@@ -163,10 +169,20 @@ def _correct(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.full((logits.shape[0],), float("nan"), device=logits.device)
 
 
+def eval_chunk() -> int:
+    """Examples per evaluation chunk: 256, or ``WHYNETS_EVAL_CHUNK`` — the order the loss sums are accumulated in,
+    which the robustness test varies to show that no verdict rests on the last bits of a sum."""
+    value = os.environ.get("WHYNETS_EVAL_CHUNK", "256")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"WHYNETS_EVAL_CHUNK must be a positive whole number, got {value!r}")
+    return int(value)
+
+
 @torch.no_grad()
 def evaluate(pop: Population, x: torch.Tensor, y: torch.Tensor, loss: str, n_classes: int,
-             chunk: int = 256, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+             chunk: int | None = None, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss and accuracy of every member over (x, y), in eval mode, chunked: two (K,) tensors."""
+    chunk = chunk or eval_chunk()
     was_training = pop.training
     pop.eval()
     total_loss = torch.zeros(pop.size, device=x.device)
@@ -174,7 +190,7 @@ def evaluate(pop: Population, x: torch.Tensor, y: torch.Tensor, loss: str, n_cla
     for i in range(0, len(y), chunk):
         xb, yb = x[i:i + chunk], y[i:i + chunk]
         logits = pop(xb)
-        total_loss += member_loss(logits, yb, loss, n_classes, temperature) * len(yb)
+        total_loss += member_loss(logits, yb, loss, n_classes, temperature, per_member=False) * len(yb)
         correct += _correct(logits, yb).to(correct.dtype)
     pop.train(was_training)
     return total_loss / len(y), correct / len(y)
@@ -193,7 +209,7 @@ def evaluate_rows(pop: Population, x: torch.Tensor, y: torch.Tensor, rows: torch
         idx = rows[:, i:i + chunk]
         logits = pop(x[idx], per_member=True)
         yb = y[idx]
-        total_loss += member_loss(logits, yb, loss, n_classes, temperature) * idx.shape[1]
+        total_loss += member_loss(logits, yb, loss, n_classes, temperature, per_member=True) * idx.shape[1]
         correct += _correct(logits, yb).to(correct.dtype)
     pop.train(was_training)
     return total_loss / n, correct / n
@@ -282,10 +298,10 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
         unknown = sorted(set(masks) - set(pop.params))
         if unknown:
             raise ValueError(f"train: masks for unknown parameters {unknown}; parameters: {sorted(pop.params)}")
-        masks = {n: m.to(device=device, dtype=pop.params[n].dtype) for n, m in masks.items()}
+        masks = {name: m.to(device=device, dtype=pop.params[name].dtype) for name, m in masks.items()}
         with torch.no_grad():
-            for n, m in masks.items():
-                pop.params[n].mul_(m)
+            for name, m in masks.items():
+                pop.params[name].mul_(m)
 
     def inactive() -> torch.Tensor:
         return torch.tensor([d or s for d, s in zip(state["diverged"], state["stopped"])], device=device)
@@ -381,7 +397,7 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
                 logits = pop(xb, per_member=per_member)
         else:
             logits = pop(xb, per_member=per_member)
-        losses = member_loss(logits, yb, spec.loss, data.n_classes, spec.temperature)
+        losses = member_loss(logits, yb, spec.loss, data.n_classes, spec.temperature, per_member=per_member)
         bad = ~torch.isfinite(losses.detach())
         if bad.any():
             newly = [i for i in range(k) if bad[i] and not state["diverged"][i]]
@@ -398,13 +414,13 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
                 for p in leaves:
                     p.grad[off] = 0.0
                     p.grad.nan_to_num_(0.0, 0.0, 0.0)
-            for n, m in (masks or {}).items():
-                pop.params[n].grad.mul_(m)
+            for name, m in (masks or {}).items():
+                pop.params[name].grad.mul_(m)
         opt.step()
         if masks:
             with torch.no_grad():
-                for n, m in masks.items():
-                    pop.params[n].mul_(m)
+                for name, m in masks.items():
+                    pop.params[name].mul_(m)
         if off.any():
             with torch.no_grad():
                 for name, p in pop.params.items():
