@@ -25,11 +25,12 @@ from whynets.measure.hvp import HessianOperator, ModelLoss
 from whynets.measure.lanczos import lanczos_eigenpairs
 from whynets.measure.norms import path_norm
 from whynets.measure.sharpness import epsilon_sharpness
+from whynets.measure.stability import parameter_divergence
 from whynets.models.padding import padding_residual
 from whynets.spec import Spec
 
 __all__ = ["Probe", "Validation", "SharpnessAtLoss", "OutlierCount", "InitCurvature", "PaddedNorms", "FisherTrace",
-           "Snapshot"]
+           "Snapshot", "PairDivergence"]
 
 
 def _loss64(model: torch.nn.Module, ds: Dataset) -> ModelLoss:
@@ -153,3 +154,31 @@ class Snapshot(Probe):
     def __call__(self, pop, step, data, history):
         return {"theta": [torch.cat([t[m].detach().reshape(-1) for t in pop.params.values()]).tolist()
                           for m in range(pop.size)]}
+
+
+@dataclass(frozen=True)
+class PairDivergence(Probe):
+    """Members (2i, 2i+1) are the two sides of pair i: ‖w − w'‖₂ over all parameters (``parameter_divergence``) and
+    max over the test examples of |ℓ(w; z) − ℓ(w'; z)| (cross-entropy), each written for both members of the pair."""
+
+    chunk: int = field(default=500, metadata={"help": "test examples per forward pass"})
+
+    def __call__(self, pop: Population, step: int, data, history: list[dict[str, Any]]) -> dict[str, list]:
+        if pop.size % 2:
+            raise ValueError(f"PairDivergence needs members in pairs (2i, 2i+1); the population has {pop.size}")
+        names = sorted(pop.params)
+        div = parameter_divergence({k: pop.params[k][0::2] for k in names}, {k: pop.params[k][1::2] for k in names})
+        change = torch.zeros(pop.size // 2, dtype=torch.float64)
+        was_training = pop.training
+        pop.eval()
+        with torch.no_grad():
+            for i in range(0, len(data.y_test), self.chunk):
+                x = data.x_test[i:i + self.chunk].to(pop.device)
+                y = data.y_test[i:i + self.chunk].to(pop.device)
+                logits = pop(x)
+                k, b, c = logits.shape
+                loss = F.cross_entropy(logits.reshape(k * b, c), y.repeat(k), reduction="none").view(k, b)
+                change = torch.maximum(change, (loss[0::2] - loss[1::2]).abs().amax(1).double().cpu())
+        pop.train(was_training)
+        return {"divergence": div.cpu().repeat_interleave(2).tolist(),
+                "loss_change": change.repeat_interleave(2).tolist()}

@@ -45,12 +45,12 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from torch.func import functional_call
+from torch.func import functional_call, vmap
 
 from .bounds import gaussian_kl, monte_carlo_risk_bound, pac_bayes_kl_bound, pac_bayes_mcallester_bound
 from .hvp import LossFn, module_modes
 
-__all__ = ["PacBayesResult", "log2_cross_entropy", "zero_one_errors", "optimize_pac_bayes"]
+__all__ = ["PacBayesResult", "log2_cross_entropy", "zero_one_errors", "optimize_pac_bayes", "stochastic_errors"]
 
 
 @dataclass(frozen=True)
@@ -224,3 +224,18 @@ def optimize_pac_bayes(model: nn.Module, loss: LossFn | None, x: torch.Tensor, y
             seconds_optimize=t1 - t0, seconds_evaluate=time.perf_counter() - t1, objective_history=history,
             posterior_mean=mean, posterior_std={k: v.exp() for k, v in log_std.items()})
     return result
+
+
+def stochastic_errors(net, mean: dict, std: dict, x: torch.Tensor, y: torch.Tensor, seed: int, chunk: int = 256) -> int:
+    """Errors of the stochastic net with a FRESH draw h ~ N(mean, std²) for every example: the count is then
+    Binomial(len(x), e(Q)) exactly, so a Clopper-Pearson interval and the test-set bound apply to it."""
+    gen = torch.Generator(device=x.device).manual_seed(seed)
+    one = lambda p, xi: functional_call(net, p, (xi[None],))[0]  # noqa: E731
+    wrong = 0
+    with torch.no_grad():
+        for i in range(0, len(x), chunk):
+            xb, yb = x[i:i + chunk], y[i:i + chunk]
+            p = {k: mean[k] + std[k] * torch.randn((len(xb),) + tuple(mean[k].shape), generator=gen,
+                                                   device=x.device, dtype=mean[k].dtype) for k in mean}
+            wrong += int(zero_one_errors(vmap(one)(p, xb), yb))
+    return wrong

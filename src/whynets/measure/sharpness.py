@@ -23,6 +23,9 @@ relationship between sharpness and generalization"): the ℓ2 ball measured in u
 so it does not change when a ReLU network is reparametrized without changing its function (layer l's weights
 × c, layer l+1's ÷ c), while plain ℓ2 and ε-sharpness do (tested).
 
+Magnitude-aware PAC-Bayes flatness (Jiang et al. 2020, "Fantastic generalization measures", eq. 61):
+``magnitude_aware_sigma`` — the largest σ whose noise u_i ~ N(0, σ²w_i² + ε²) costs at most a target accuracy.
+
 Run the oracle tests with ``pytest tests/test_measure_landscape.py``.
 """
 
@@ -32,10 +35,11 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from .hvp import LossFn, ModelLoss
 
-__all__ = ["SharpnessResult", "epsilon_sharpness", "worst_case_sharpness", "adaptive_sharpness"]
+__all__ = ["SharpnessResult", "epsilon_sharpness", "worst_case_sharpness", "adaptive_sharpness", "magnitude_aware_sigma"]
 
 
 @dataclass(frozen=True)
@@ -136,3 +140,34 @@ def adaptive_sharpness(model: nn.Module, loss_fn: LossFn, batches, rho: float = 
                               lambda g: scale * (step_size * rho * (g * scale) / (g * scale).norm().clamp_min(1e-300)),
                               project, steps)
     return SharpnessResult(max(best_loss, base) - base, base, max(best_loss, base), best, steps)
+
+
+def magnitude_aware_sigma(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, target: float = 0.1,
+                          eps: float = 1e-3, samples: int = 8, steps: int = 12, sigma_max: float = 2.0,
+                          seed: int = 0) -> float:
+    """Jiang et al.'s σ' (their eq. 61): the largest σ with E_u[acc(w) − acc(w + u)] <= ``target`` on (x, y),
+    u_i ~ N(0, σ²w_i² + ε²), by bisection on [0, ``sigma_max``]; the same ``samples`` standard-normal draws serve
+    every σ (common random numbers), so the search is deterministic given ``seed``. ``sigma_max`` if even it
+    costs less than ``target``. Returns the midpoint of the last bracket (resolution sigma_max / 2^steps)."""
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    gen = torch.Generator().manual_seed(seed)
+    noise = [{k: torch.randn(v.shape, generator=gen, dtype=torch.float64).to(v) for k, v in params.items()}
+             for _ in range(samples)]
+
+    @torch.no_grad()
+    def acc(p: dict[str, torch.Tensor]) -> float:
+        return float((functional_call(net, p, (x,)).argmax(-1) == y).double().mean())
+
+    base = acc(params)
+
+    def drop(sigma: float) -> float:
+        return base - sum(acc({k: v + z[k] * torch.sqrt(sigma ** 2 * v ** 2 + eps ** 2) for k, v in params.items()})
+                          for z in noise) / samples
+
+    if drop(sigma_max) <= target:
+        return sigma_max
+    lo, hi = 0.0, sigma_max
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if drop(mid) > target else (mid, hi)
+    return (lo + hi) / 2

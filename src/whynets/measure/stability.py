@@ -20,6 +20,7 @@ constant of w ↦ f(w; z) (sup_w,z ‖∇f(w; z)‖₂), β the smoothness (sup 
 * ``logistic_constants(X)`` — (L, β) of the logistic loss log(1 + exp(−y wᵀx)), y ∈ {±1}, over the rows of X:
   ∇ = −y σ(−y wᵀx) x so L = max_i ‖x_i‖₂, and ∇² = σ(1 − σ) x xᵀ ⪯ ‖x‖₂²/4 so β = max_i ‖x_i‖₂²/4 (the ℓ2 norm
   of x, the spectral norm of the Hessian). Append a column of ones to X to include a bias.
+* ``softmax_constants(x)`` — (L, β, R) of multiclass softmax cross-entropy in (W, b): √2·R and R²/2.
 * ``parameter_divergence(a, b)`` — ‖w − w'‖₂ for each pair of a population stacked on a leading axis.
 
 Oracle tests: ``pytest tests/test_measure_stability.py``.
@@ -39,6 +40,7 @@ __all__ = [
     "strongly_convex_divergence_bound",
     "nonconvex_stability_bound",
     "logistic_constants",
+    "softmax_constants",
     "parameter_divergence",
 ]
 
@@ -140,6 +142,14 @@ def logistic_constants(X: torch.Tensor) -> tuple[float, float]:
         raise ValueError("X contains NaN or Inf")
     top = float(torch.linalg.vector_norm(x, dim=1).max())
     return top, top * top / 4.0
+
+
+def softmax_constants(x: torch.Tensor) -> tuple[float, float, float]:
+    """(L, β, R) of softmax cross-entropy in (W, b) over the rows of ``x`` (flattened): R = max‖(x, 1)‖₂,
+    L = √2·R, β = R²/2 (``logistic_constants`` of (x, 1), the binary loss's R and R²/4, times √2 and 2)."""
+    flat = torch.as_tensor(x).flatten(1).to(torch.float64)
+    lip, beta = logistic_constants(torch.cat([flat, torch.ones(len(flat), 1, dtype=torch.float64)], 1))
+    return math.sqrt(2.0) * lip, 2.0 * beta, lip
 
 
 def _flat(params, name: str) -> torch.Tensor:

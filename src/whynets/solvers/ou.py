@@ -21,6 +21,11 @@ stationary covariance Σ solves the Lyapunov equation (Mandt et al., eq. 13)
   solution). B/S is the minibatch-noise covariance for S examples drawn with replacement (without
   replacement multiply by (n − S)/(n − 1)).
 
+* ``least_squares_sgd_covariance(X, y, lr, batch_size, scale)`` — the EXACT stationary covariance of SGD on least
+  squares with batches drawn with replacement, noise that grows with the spread included (what OU leaves out):
+  AΣ + ΣA − ηAΣA − (η/S)(Q(Σ) − AΣA) = (η/S)B, Q(Σ) = mean_i H_iΣH_i; and ρ, how fast the start is forgotten.
+* ``chain_covariance(w)`` — the covariance across chains (rows) of their parameters.
+
 Inputs may be any float tensors; results are float64 on the device of A. Oracle tests:
 ``pytest tests/test_solvers_ou.py``.
 """
@@ -33,7 +38,8 @@ import numpy as np
 import scipy.linalg
 import torch
 
-__all__ = ["ou_stationary_covariance", "discrete_sgd_stationary_covariance", "sgd_linear_regression_noise"]
+__all__ = ["ou_stationary_covariance", "discrete_sgd_stationary_covariance", "sgd_linear_regression_noise",
+           "least_squares_sgd_covariance", "chain_covariance"]
 
 Method = Literal["auto", "eigh", "lyapunov"]
 
@@ -145,3 +151,37 @@ def sgd_linear_regression_noise(X: torch.Tensor, y: torch.Tensor,
     grads = x * (x @ w - t)[:, None]  # g_i = x_i (x_iᵀw − y_i)
     centred = grads - grads.mean(0)
     return hessian, centred.T @ centred / n
+
+
+def least_squares_sgd_covariance(X: torch.Tensor, y: torch.Tensor, lr: float, batch_size: int, scale: float = 1.0,
+                                 w_star: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
+    """(Σ, ρ) of SGD on (scale/2)·mean_i (x_iᵀw − y_i)², batches of ``batch_size`` drawn with replacement: Σ solves
+    AΣ + ΣA − ηAΣA − (η/S)(Q(Σ) − AΣA) = (η/S)B (H_i = scale·x_ix_iᵀ, A = mean H_i, Q(Σ) = mean H_iΣH_i, B = mean
+    g_ig_iᵀ, g_i = scale·x_i(x_iᵀw* − y_i)); ρ < 1 is the spectral radius of the second-moment map, which forgets
+    its start as ρ^t. Float64; d² unknowns (d <= 64)."""
+    x = torch.as_tensor(X).to(torch.float64)
+    n, d = x.shape
+    if d > 64:
+        raise ValueError(f"least_squares_sgd_covariance solves for d² = {d * d} unknowns; d = {d} is above 64")
+    if not (lr > 0 and isinstance(batch_size, int) and batch_size >= 1 and scale > 0):
+        raise ValueError(f"need lr > 0, a whole batch_size >= 1 and scale > 0; got {lr}, {batch_size!r}, {scale}")
+    a_half, b_half = sgd_linear_regression_noise(x, y, w_star)
+    a, b = scale * a_half, scale * scale * b_half
+    z = (x[:, :, None] * x[:, None, :]).reshape(n, d * d)
+    q = scale * scale * z.T @ z / n  # vec(Q(Σ)) = q vec(Σ): mean_i (H_i ⊗ H_i)
+    eye, aa = torch.eye(d, dtype=torch.float64, device=x.device), torch.kron(a, a)
+    op = torch.kron(eye, a) + torch.kron(a, eye) - lr * aa - (lr / batch_size) * (q - aa)
+    rho = float(torch.linalg.eigvals(torch.eye(d * d, dtype=torch.float64, device=x.device) - lr * op).abs().max())
+    if rho >= 1:
+        raise ValueError(f"SGD's second moment diverges at lr={lr:g}, batch {batch_size}: its map has spectral radius "
+                         f"{rho:.4g} >= 1 (use a smaller lr or a larger batch)")
+    sigma = torch.linalg.solve(op, (lr / batch_size) * b.reshape(-1)).reshape(d, d)
+    return 0.5 * (sigma + sigma.T), rho
+
+
+def chain_covariance(w: torch.Tensor) -> torch.Tensor:
+    """The covariance across chains (rows of ``w``, shape (K, d)) of their parameters, float64, ddof = 1."""
+    w = torch.as_tensor(w).to(torch.float64)
+    if w.ndim != 2 or w.shape[0] < 2:
+        raise ValueError(f"chain_covariance needs (K >= 2 chains, d) parameters, got shape {tuple(w.shape)}")
+    return torch.cov(w.T).reshape(w.shape[1], w.shape[1])
