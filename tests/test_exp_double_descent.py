@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-import whynets as wn
 from whynets.experiments._double_descent_panels import bump, first_below, loglog_slope, rise_peak
 
 IDS = {"rf-peak-at-n", "rf-peak-height", "rf-second-descent", "rf-below-first-minimum", "rf-ridge-removes-peak",
-       "mw-peak-at-interpolation", "mw-wide-beats-peak", "mw-noise-enlarges-peak", "mw-clean-keeps-falling",
+       "mw-peak-at-interpolation", "mw-wide-beats-peak", "mw-ensemble-removes-peak", "mw-noise-enlarges-peak",
+       "mw-clean-keeps-falling",
        "mw-path-norm-not-params", "epoch-wise-shape"}
 
 
@@ -18,11 +18,11 @@ def dd(smoke):
     return smoke.record("double-descent"), smoke.out
 
 
-def test_smoke_run_records_claims_and_three_figures(dd):
+def test_smoke_run_records_claims_and_four_figures(dd):
     record, out = dd
     assert {c["id"] for c in record["claims"]} == {f"double-descent/{i}" for i in IDS}
     folder = out / "double-descent" / record["spec_hash"] / "figures"
-    for name in ("random_features", "model_wise", "epoch_wise"):
+    for name in ("random_features", "model_wise", "ensemble", "epoch_wise"):
         assert (folder / f"double_descent_{name}.png").stat().st_size > 1000
         assert json.loads((folder / f"double_descent_{name}.json").read_text())
     mw = record["results"]["model_wise"]

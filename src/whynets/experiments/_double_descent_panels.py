@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from whynets.engine import width_buckets
+from whynets.engine import padded_population, width_buckets
 from whynets.measure.norms import parameter_count
 from whynets.models import build
 from whynets.probes import PaddedNorms
@@ -68,13 +68,14 @@ def model_wise(spec: Any, ctx: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"widths": widths, "params": params, "buckets": buckets, "noise": {}}
     for p in spec.noise:
         data = replace(spec.data, label_noise=p)
-        per_seed, wall = [], 0.0
+        per_seed, wall, trained = [], 0.0, []
         for seed in spec.seeds:
             rows: dict[int, dict[str, Any]] = {}
             for bucket in buckets:
                 res = ctx.train({"panel": "model-wise", "noise": p, "widths": ",".join(map(str, bucket)), "seed": seed},
                                 spec.model, data, spec.train, [seed] * len(bucket), widths=bucket,
-                                probe=PaddedNorms(widths=tuple(bucket)))
+                                probe=PaddedNorms(widths=tuple(bucket)), keep_state=True)
+                trained.append((seed, bucket, res["cell"]))
                 wall += res["wall_s"]
                 hist = res["history"]
                 for k, w in enumerate(bucket):
@@ -94,10 +95,31 @@ def model_wise(spec: Any, ctx: Any) -> dict[str, Any]:
             "train_err_seeds": [[s[w]["train_err"] for w in widths] for s in per_seed],
             "path_norm_seeds": [[s[w]["path_norm"] for w in widths] for s in per_seed],
             "padding_max": max(s[w]["padding"] for s in per_seed for w in widths),
-            "step": steps, **curves, "wall_s": wall}
+            "step": steps, **curves, "wall_s": wall,
+            "ensemble_test_err": _ensemble(ctx, spec, data, widths, trained)}
         ctx.log(f"double-descent: model-wise noise={p:g}: {wall:.0f} s of training ({len(spec.seeds)} seed(s), "
                 f"buckets {[max(b) for b in buckets]})")
     return out
+
+
+def _ensemble(ctx: Any, spec: Any, data: Any, widths: list[int], trained: list[tuple]) -> list[float]:
+    """A cell: the test error of each width's ensemble — the average of its members' softmax outputs over the seeds
+    (d'Ascoli et al. 2020; Geiger et al. 2020: the peak is variance, which averaging removes)."""
+    def fn(_: Path) -> dict[str, Any]:
+        ds = ctx.data(data)
+        probs = {w: [] for w in widths}
+        for seed, bucket, cell in trained:
+            state = ctx.state({"cell": cell})
+            pop = padded_population(spec.model, bucket, ds.input_shape, ds.n_classes, [seed] * len(bucket))
+            pop.load_state_dict({"params": state.params, "buffers": state.buffers})
+            with torch.no_grad():
+                out = pop.eval()(ds.x_test).softmax(-1)
+            for k, w in enumerate(bucket):
+                probs[w].append(out[k])
+        return {"test_err": [float((torch.stack(probs[w]).mean(0).argmax(-1) != ds.y_test).double().mean())
+                             for w in widths]}
+    return ctx.cell({"panel": "ensemble", "noise": data.label_noise}, fn,
+                    trained=[cell for _, _, cell in trained])["test_err"]
 
 
 # ---------------------------------------------------------------- curve statistics the claims read
@@ -159,6 +181,22 @@ def figure_random_features(rf: dict[str, Any], out: Path) -> str:
     fig.suptitle(f"Random {rf['kind']} features, n = {n} (MNIST-1D): double descent at N = n")
     data = {"n_over": ratio, "ridgeless": rf["ridgeless"]["mean"], "ridge": rf["ridge"]["mean"]}
     return save_figure(fig, data, out, "double_descent_random_features")
+
+
+def figure_ensemble(mw: dict[str, Any], out: Path) -> str:
+    """Test error vs width: single models (mean over seeds) beside their ensemble (averaged predictions)."""
+    widths = mw["widths"]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    data: dict[str, Any] = {"widths": widths}
+    for key, v in mw["noise"].items():
+        line, = ax.plot(widths, [100 * e for e in v["test_err"]], "o-", ms=3, label=f"single models, noise {key}")
+        ax.plot(widths, [100 * e for e in v["ensemble_test_err"]], "s--", ms=3, c=line.get_color(),
+                label=f"ensemble of the {len(v['test_err_seeds'])} seeds, noise {key}")
+        data[f"noise={key}"] = {"single": v["test_err"], "ensemble": v["ensemble_test_err"]}
+    ax.set(xscale="log", xlabel="hidden units h (MLP 40-h-h-10)", ylabel="test error (%)",
+           title="model-wise double descent: single models vs ensembles")
+    ax.legend(fontsize=7)
+    return save_figure(fig, data, out, "double_descent_ensemble")
 
 
 def figure_model_wise(mw: dict[str, Any], out: Path) -> str:
