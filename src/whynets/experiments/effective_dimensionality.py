@@ -17,7 +17,7 @@ its own (n = 1000 keeps it within the CI budget); the double-descent experiment 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +164,7 @@ def claims(results: dict[str, Any], spec: EffectiveDimensionalitySpec) -> list[C
                         "n_eff_widest": neff[-1]},
               checks=[mean_check(f"N_eff(widest) / N_eff(h={ws[i_neff]}), per seed", [n[-1] / n[i_neff] for n in neff_t],
                                  "<=", 0.5),
-                      Check(name=f"N_eff(peak) − N_eff(widest)", op=">", threshold=0.0,
+                      Check(name="N_eff(peak) − N_eff(widest)", op=">", threshold=0.0,
                             interval=contrast(neff_t, i_neff, last))]),
     ]
 

@@ -240,7 +240,7 @@ def figures(results: dict[str, Any], spec: MinNormSpec, out: Path) -> list[str]:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     ls = results["least_squares"]
     batches = [k for k in next(iter(ls.values())) if k.startswith("batch=")]
-    labels, data = [], {}
+    data = {}
     for i, (name, key) in enumerate([("from 0 → X⁺y", "zero_to_min_norm"), ("from w0 → w*(w0)", "w0_to_predicted"),
                                      ("from w0 → X⁺y (control)", "w0_to_min_norm")]):
         vals = [max(ls[s][b][key] for s in ls) for b in batches]
