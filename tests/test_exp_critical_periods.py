@@ -4,7 +4,6 @@ import json
 
 import torch
 
-import whynets as wn
 from whynets.data import Dataset
 from whynets.data.corruptions import apply_transform, blur
 from whynets.experiments.critical_periods import steps_per_epoch

@@ -6,7 +6,6 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-import whynets as wn
 from whynets.data import load
 from whynets.engine import population_for, train
 from whynets.experiments.effective_dimensionality import EXPERIMENT, lanczos_seed

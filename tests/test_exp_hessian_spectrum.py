@@ -5,7 +5,6 @@ import json
 import torch
 import torch.nn.functional as F
 
-import whynets as wn
 from whynets.experiments.hessian_spectrum import exact_spectrum, outlier_count
 from whynets.measure.hvp import ModelLoss
 

@@ -4,7 +4,6 @@ import json
 
 import torch
 
-import whynets as wn
 from whynets.data import Dataset
 from whynets.engine import TrainSpec, population_for, train
 from whynets.data.corruptions import hold_out

@@ -5,7 +5,6 @@ import json
 
 import torch
 
-import whynets as wn
 from whynets.experiments.matrix_factorization import MatrixFactorizationSpec, _cell
 from whynets.solvers.matrix_completion import low_rank_matrix, min_nuclear_norm_completion, nuclear_norm, observation_mask
 

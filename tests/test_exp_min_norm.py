@@ -4,7 +4,6 @@ import json
 
 import torch
 
-import whynets as wn
 from whynets.data import Dataset
 from whynets.experiments.min_norm import _kernel_fit, _least_squares
 

@@ -6,7 +6,6 @@ import math
 
 import torch
 
-import whynets as wn
 from whynets.data import Dataset
 from whynets.experiments.saddles import whitened_pca
 from whynets.measure.critical_points import find_critical_point

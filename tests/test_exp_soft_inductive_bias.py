@@ -2,7 +2,6 @@
 
 import json
 
-import whynets as wn
 from whynets.experiments.soft_inductive_bias import SoftInductiveBiasSpec, _one_seed
 
 

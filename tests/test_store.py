@@ -1,11 +1,7 @@
 """Store: atomic cells, idempotence, keys computed from what a cell consumes (faults: tests/test_faults.py)."""
 
-import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -55,8 +51,6 @@ def test_failing_cell_leaves_no_result(tmp_path):
 def test_seed_blocks_merge_to_the_joint_population(tmp_path):
     """Seeds trained in blocks (each block a cell) merge to the result of one population with every member, and a
     run with more seeds reuses the blocks it shares."""
-    import torch
-
     from whynets.engine import TrainSpec
     from whynets.experiments.context import Context
     from whynets.models import ModelSpec

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from whynets.experiments import all_experiments
 
-from .common import console, user_errors
+from .common import console
 
 
 def register(app: typer.Typer) -> None:

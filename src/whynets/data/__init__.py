@@ -17,7 +17,7 @@ from .sources import TABULAR, bits12, digits, linreg, mnist1d, tabular, teacher
 __all__ = ["Dataset", "DataSpec", "DataError", "load", "mnist1d", "digits", "teacher", "load_npz", "load_idx",
            "read_idx", "label_noise", "shuffle_pixels", "random_pixels", "gaussian_inputs", "apply_corruption",
            "SOURCES", "batches", "apply_transform", "hold_out", "blur", "flip", "whitened_pca", "TRANSFORMS",
-           "CORRUPTIONS", "load_tensors_file", "save_tensors_file"]
+           "CORRUPTIONS", "load_tensors_file", "save_tensors_file", "check_labels"]
 
 SOURCES = ("mnist1d", "digits", "teacher", "bits12", "wine", "breast_cancer", "diabetes", "linreg", "npz", "idx",
            "safetensors")
