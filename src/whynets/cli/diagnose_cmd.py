@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import List, Optional
@@ -41,29 +42,34 @@ def _data_spec(text: str):
                     f"({', '.join(s for s in SOURCES if s not in ('npz', 'idx', 'safetensors'))})")
 
 
-def demo_weights(out: Path, spec, log) -> str:
-    """Train the demo's over-parameterized MLP once (MNIST-1D, the recipe) and save its weights as safetensors."""
-    import torch
+def demo_weights(out: Path, spec, log) -> tuple[str, str]:
+    """Train the demo's over-parameterized MLP once (MNIST-1D, the recipe); save its weights and its initialization
+    as safetensors (the init is what a careful user passes as --init: the rewinding point, the PAC-Bayes prior, the
+    distance travelled). Returns (weights, init) paths."""
     from safetensors.torch import save_file
 
     from whynets.data import load
     from whynets.engine import population_for, train
 
-    path = out / "demo-weights.safetensors"
-    if path.exists():
-        return str(path)
+    # named by what trained them (model, data, recipe): a demo with other data (e.g. --set data.label_noise=1) in
+    # the same --out trains its own weights instead of reusing these
+    digest = hashlib.sha256(f"{spec.model.hash()}{spec.data.hash()}{spec.train.hash()}".encode()).hexdigest()[:12]
+    path, init_path = out / f"demo-weights-{digest}.safetensors", out / f"demo-init-{digest}.safetensors"
+    if path.exists() and init_path.exists():
+        return str(path), str(init_path)
     out.mkdir(parents=True, exist_ok=True)
     ds = load(spec.data)
-    log(f"demo: training the model to diagnose: {spec.model.factory}({spec.model.factory_args}) on MNIST-1D, "
-        f"{spec.train.steps} Adam steps")
+    log(f"demo: training the model to diagnose: {spec.model.factory}({spec.model.factory_args}) on "
+        f"{spec.data.name}, {spec.train.steps} {spec.train.optimizer} steps")
     pop = population_for(spec.model, ds, [12345])
-    train(pop, ds, spec.train)
-    model = pop.member(0)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp))
-    tmp.replace(path)
-    torch.manual_seed(0)
-    return str(path)
+    for target, module in ((init_path, pop.member(0)), (path, None)):
+        if module is None:
+            train(pop, ds, spec.train)
+            module = pop.member(0)
+        tmp = target.with_name(target.name + ".tmp")
+        save_file({k: v.detach().contiguous() for k, v in module.state_dict().items()}, str(tmp))
+        tmp.replace(target)
+    return str(path), str(init_path)
 
 
 def register(app: typer.Typer) -> None:
@@ -130,7 +136,8 @@ def register(app: typer.Typer) -> None:
             printer = progress.console if progress is not None else err_console
             log = lambda m: printer.print(m, markup=False, highlight=False)  # noqa: E731
             if demo:
-                spec = spec.override({"weights": demo_weights(out, spec, log)})
+                weights_file, init_file = demo_weights(out, spec, log)
+                spec = spec.override({"weights": weights_file, "init": init_file})
             report = run_diagnosis(spec, out, device, progress, log)
         console.print(report.summary(), markup=False, highlight=False)
         console.print(f"report: {out / 'report.html'}\nnumbers: {out / 'diagnosis.json'}", markup=False, highlight=False)

@@ -33,6 +33,8 @@ from whynets.measure.bounds import (classification_margins, path_norm_bound, spe
 from whynets.measure.coding import compress_model, compression_bound
 from whynets.measure.pac_bayes import optimize_pac_bayes
 
+from whynets.store import file_digest
+
 from .model_io import apply_weights, load_weights
 from .spec import DiagnoseSpec
 
@@ -41,10 +43,24 @@ __all__ = ["question_bound", "bound_html", "show"]
 LEVELS = (4, 8, 16, 32)  # codebook sizes searched: log2(4) = 2 bits charged for the choice
 
 
+VACUOUS = 1 - 1e-3  # a kl-inverse bound cannot exceed 1: one at 1 (to 3 decimals) hit that ceiling and says nothing
+
+
 def show(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "—"
-    return f"vacuous ({value:.3g})" if value > 1 else f"{value:.4f}"
+    return f"vacuous ({value:.3g})" if value >= VACUOUS else f"{value:.4f}"
+
+
+def _plain(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(value) else f"{value:.4f}"
+
+
+def trivial_error(y: torch.Tensor) -> float:
+    """The error of always predicting the training set's most frequent class: a bound at or above it certifies no
+    more than guessing does."""
+    counts = torch.bincount(y.reshape(-1).long())
+    return 1.0 - float(counts.max()) / float(counts.sum())
 
 
 def _errors(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
@@ -89,8 +105,9 @@ def question_bound(ctx, spec: DiagnoseSpec, ds, module: nn.Module, key: str, kin
             init = copy.deepcopy(module)
             apply_weights(init, load_weights(spec.init), where=spec.init)
             prior = {n: p.detach().clone() for n, p in init.named_parameters()}
-        pb = optimize_pac_bayes(module, F.cross_entropy, ds.x, ds.y, prior_mean=prior, n_iters=600, seed=0,
-                                delta=delta / 2, delta_mc=delta / 2, x_test=ds.x_test, y_test=ds.y_test)
+        pb = optimize_pac_bayes(module, F.cross_entropy, ds.x, ds.y, prior_mean=prior, n_iters=spec.pac_bayes_iters,
+                                lr_std=3e-2, seed=0, delta=delta / 2, delta_mc=delta / 2, mc_passes=10,
+                                mc_batch_size=20, x_test=ds.x_test, y_test=ds.y_test)
         out["bounds"].append({"name": "PAC-Bayes, optimized (Dziugaite & Roy 2017)", "value": pb.bound,
                               "empirical": pb.mc_error, "kl": pb.kl, "stochastic_test_error": pb.stochastic_test_error,
                               "statement": f"for the stochastic net N(w, diag s²), prior centred at "
@@ -118,20 +135,39 @@ def question_bound(ctx, spec: DiagnoseSpec, ds, module: nn.Module, key: str, kin
                                       "statement": f"not computed: {err}"})
         return out
 
-    res = ctx.cell({"stage": "bounds"}, fn, model=key, data=spec.data, delta=delta, init=spec.init or None)
+    res = ctx.cell({"stage": "bounds"}, fn, model=key, data=spec.data, delta=delta,
+                   init=file_digest(spec.init) if spec.init else None,
+                   iters=spec.pac_bayes_iters)
     certified = [b for b in res["bounds"] if b["value"] is not None and not b.get("reference")]
     tight = min(certified, key=lambda b: b["value"])
     yard = res["bounds"][0]["value"]
-    learned = [b for b in certified if b is not res["bounds"][0] and b["value"] <= 1]
+    guess = trivial_error(ds.y)
+    learned = [b for b in certified if b is not res["bounds"][0] and b["value"] < VACUOUS]
     verdict = (f"with probability >= {1 - delta:g}: the test error of your model is at most {show(yard)} (test-set "
                f"bound, the yardstick). ")
     if learned:
         best = min(learned, key=lambda b: b["value"])
+        what = {"PAC": " (for the stochastic net around your weights)", "compression": " (for the quantized net)"}
         verdict += (f"From the training data alone the tightest certificate is {best['name']}: {show(best['value'])}"
-                    + (" (for the stochastic net around your weights)" if "PAC" in best["name"] else "") + ".")
+                    + next((v for k, v in what.items() if k in best["name"]), ""))
+        verdict += (f" — non-vacuous, but no better than always guessing the most frequent class (error {guess:.3g})."
+                    if best["value"] >= guess else ".")
     else:
-        verdict += "No bound computed from the training data alone is non-vacuous for this model."
-    return {"bounds": res["bounds"], "tightest": tight["name"], "delta": delta, "verdict": verdict}
+        n = len(ds.y)
+        pb = next((b for b in res["bounds"] if b["name"].startswith("PAC-Bayes")), {})
+        comp = next((b for b in res["bounds"] if b["name"].startswith("compression")), {})
+        why = []
+        if pb.get("kl") is not None:
+            why.append(f"the best Gaussian posterior around your weights still costs KL = {pb['kl']:.3g} nats against "
+                       f"the prior {'at your --init' if spec.init else 'at zero (give --init to centre it at your initialization)'}")
+        if comp.get("bits") is not None:
+            why.append(f"the quantized weights take {comp['bits']:.3g} bits = {comp['bits'] * math.log(2):.3g} nats")
+        verdict += ("No bound computed from the training data alone is non-vacuous for this model (each is at its "
+                    f"ceiling of 1 or above): {'; '.join(why)}, for {n} training examples — a certificate below 1 "
+                    "needs that cost well under the number of examples (more data, or weights that stay closer to "
+                    "the prior).")
+    return {"bounds": res["bounds"], "tightest": tight["name"], "delta": delta, "trivial_error": guess,
+            "non_vacuous": [b["name"] for b in learned], "verdict": verdict}
 
 
 def bound_html(q: dict[str, Any]) -> list[str]:
@@ -140,7 +176,7 @@ def bound_html(q: dict[str, Any]) -> list[str]:
              "<table><tr><th>bound</th><th>value</th><th>empirical term</th><th>assumptions</th></tr>"]
     for b in q["bounds"]:
         parts.append(f"<tr><td>{e(b['name'])}{' (reference)' if b.get('reference') else ''}</td>"
-                     f"<td>{e(show(b['value']))}</td><td>{e(show(b.get('empirical')))}</td>"
+                     f"<td>{e(show(b['value']))}</td><td>{e(_plain(b.get('empirical')))}</td>"
                      f"<td class='note'>{e(b['statement'])}</td></tr>")
     parts.append("</table>")
     return parts

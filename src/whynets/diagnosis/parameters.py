@@ -29,6 +29,7 @@ from whynets.measure.lanczos import hessian_eigenpairs
 from whynets.measure.sharpness import adaptive_sharpness, epsilon_sharpness, worst_case_sharpness
 from whynets.measure.spectra import METRIC_NOTES, model_spectra
 from whynets.measure.trace import hessian_trace
+from whynets.store import file_digest
 
 from .core import instrument_loss
 from .model_io import apply_weights, load_weights
@@ -108,7 +109,7 @@ def question_parameters(ctx, spec: DiagnoseSpec, ds: Dataset, module: nn.Module,
     init_key = f"init:{spec.seeds[0]}"
     if spec.init:
         apply_weights(init, load_weights(spec.init), where=spec.init)
-        init_key = f"init-file:{key}"
+        init_key = f"init-file:{file_digest(spec.init)}"  # the file's bytes: another --init is another cell
     at_init = _spectra(ctx, spec, init, "at initialization", init_key)
     random_labels, noisy_acc = None, None
     if not ds.y.is_floating_point():  # random labels are a classifier's control (Zhang et al. 2017)
@@ -137,15 +138,28 @@ def _reading(out: dict[str, Any]) -> list[str]:
     mean = lambda d: d["summary"].get("alpha")  # noqa: E731
     a, i = mean(s["yours"]), mean(s["at_init"])
     r = mean(s["random_labels"]) if s["random_labels"] else None
+    layers = s["yours"]["layers"]
+    bad = [l["name"] for l in layers if (l.get("verdict") or {}).get("verdict") not in (None, "power law")]
+    if bad and len(bad) == len(layers):
+        lines.append(f"no layer's spectrum passes the power-law fit test ({', '.join(bad[:4])}): the α below is "
+                     "descriptive only, not a tail exponent to read against Martin & Mahoney's scale")
+    elif bad:
+        lines.append(f"the power law does not fit (or is undecided) for {len(bad)} layer(s) ({', '.join(bad[:4])}): "
+                     "their α is reported but should not be read as a tail exponent")
     if a is not None and i is not None:
         lines.append(f"mean layer α: yours {a:.2f}, the same architecture at initialization {i:.2f}"
                      + (f", trained on random labels {r:.2f}" if r is not None else "") + ". Martin & Mahoney associate "
                      "smaller α (heavier tails, typically 2–6) with more correlation learned from data; compare yours "
                      "with the controls rather than with a fixed scale.")
-    bad = [l["name"] for l in s["yours"]["layers"] if (l.get("verdict") or {}).get("verdict") not in (None, "power law")]
-    if bad:
-        lines.append(f"the power law does not fit (or is undecided) for {len(bad)} layer(s) ({', '.join(bad[:4])}): "
-                     "their α is reported but should not be read as a tail exponent")
+    spikes = {k: sum(int(l.get("num_spikes") or 0) for l in s[k]["layers"]) for k in ("yours", "at_init",
+                                                                                   "random_labels") if s.get(k)}
+    if "yours" in spikes and "at_init" in spikes:
+        lines.append(f"eigenvalues above the Marchenko–Pastur edge of each layer's randomized copy (spikes: structure "
+                     f"that random weights do not have): yours {spikes['yours']}, at initialization {spikes['at_init']}"
+                     + (f", trained on random labels {spikes['random_labels']}" if "random_labels" in spikes else "")
+                     + (" — spikes show that training put structure into the weights, not that it generalizes: the "
+                        "random-label control has as many" if spikes.get("random_labels", -1) >= spikes["yours"] / 2
+                        else ""))
     c = out["curvature"]
     lines.append(f"λ_max {c['lambda_max']:.3g}, Hessian trace {c['trace']['estimate']:.3g}, N_eff (top {len(c['top_eigenvalues'])}) "
                  f"{c['n_eff']:.2f}; adaptive sharpness {c['adaptive_sharpness']:.3g} (scale-invariant), "

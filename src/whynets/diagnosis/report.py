@@ -11,6 +11,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from matplotlib.ticker import NullFormatter, ScalarFormatter
+
 from whynets.plotting import plt, save_figure
 
 __all__ = ["render", "figure_simpler", "figure_spectra", "figure_width"]
@@ -63,49 +65,76 @@ def figure_simpler(q: dict[str, Any], out: Path) -> str:
 
 
 def figure_spectra(q: dict[str, Any], out: Path) -> str:
-    """Per layer: α (bootstrap interval) of yours and of the two controls."""
+    """Per layer: α (bootstrap interval) of yours and of the two controls, on a log axis (the intervals of layers
+    whose tail holds few eigenvalues reach far up); a hollow marker is a fit the quality test did not accept."""
     s = q["spectra"]
-    fig, ax = plt.subplots(figsize=(9, 4))
+    fig, ax = plt.subplots(figsize=(9, 4.8))
     data: dict[str, Any] = {}
-    width = 0.27
+    offset = 0.22
     names = [l["name"] for l in s["yours"]["layers"]]
     for j, (key, label) in enumerate((("yours", "yours"), ("at_init", "same architecture at init"),
                                       ("random_labels", "trained on random labels"))):
         if not s.get(key):
             continue
         layers = {l["name"]: l for l in s[key]["layers"]}
-        xs, ys, lo, hi = [], [], [], []
         for i, n in enumerate(names):
-            if n in layers:
-                l = layers[n]
-                ci = l.get("alpha_ci") or (l["alpha"], l["alpha"])
-                xs.append(i + (j - 1) * width), ys.append(l["alpha"])
-                lo.append(max(0.0, l["alpha"] - ci[0])), hi.append(max(0.0, ci[1] - l["alpha"]))
-        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=label, alpha=0.85)
-        data[key] = dict(zip(names, ys))
-    ax.axhspan(2, 6, color="green", alpha=0.06, label="2 ≤ α ≤ 6 (Martin & Mahoney's typical range)")
+            if n not in layers or not l_ok(layers[n]):
+                continue
+            l = layers[n]
+            ci = l.get("alpha_ci") or (l["alpha"], l["alpha"])
+            fits = (l.get("verdict") or {}).get("verdict") == "power law"
+            ax.errorbar([i + (j - 1) * offset], [l["alpha"]], yerr=[[max(0.0, l["alpha"] - ci[0])],
+                                                                   [max(0.0, ci[1] - l["alpha"])]],
+                        fmt="o", color=f"C{j}", mfc=f"C{j}" if fits else "white", capsize=3,
+                        label=label if i == 0 else None)
+        data[key] = {n: layers[n]["alpha"] for n in names if n in layers}
+    ax.axhspan(2, 6, color="green", alpha=0.08, label="2 ≤ α ≤ 6 (Martin & Mahoney's typical range)")
+    ax.plot([], [], "o", color="gray", mfc="white", label="hollow: the power law does not fit (or is undecided)")
     ax.set_xticks(range(len(names)), names, rotation=30, fontsize=8)
-    ax.set(ylabel="power-law exponent α of the layer's ESD", title="What do the learned parameters say? (per layer)")
-    ax.legend(fontsize=7)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_yticks([t for t in (1, 2, 3, 4, 6, 10, 20, 40, 100) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]])
+    ax.set(xlabel="layer", ylabel="α of the layer's ESD (95% interval)",
+           title="What do the learned parameters say? (per layer)")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
+    fig.tight_layout()
     return save_figure(fig, data, out, "diagnose_spectra")
 
 
+def l_ok(layer: dict[str, Any]) -> bool:
+    a = layer.get("alpha")
+    return isinstance(a, (int, float)) and a == a and a > 0
+
+
 def figure_width(q: dict[str, Any], out: Path) -> str:
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    """Score against size on one log axis: the width sweep (parameters; each point labelled with its width) and
+    question 1's lottery-ticket curve (non-zero parameters): narrower from scratch beside sparser after training."""
+    fig, ax = plt.subplots(figsize=(8, 5.5))
     rows = q["rows"]
-    w = [r["width"] for r in rows]
-    ax.errorbar(w, [r["test"]["estimate"] for r in rows],
+    p = [r["params"] for r in rows]
+    ax.errorbar(p, [r["test"]["estimate"] for r in rows],
                 yerr=[[r["test"]["estimate"] - r["test"]["interval"][0] for r in rows],
                       [r["test"]["interval"][1] - r["test"]["estimate"] for r in rows]], fmt="o-", capsize=2,
-                label="test (mean, 95% interval)")
-    ax.plot(w, [r["train"] for r in rows], "s--", label="train")
-    ax.axvline(q["your_width"], c="k", ls=":", label=f"your width ({q['your_width']})")
+                label="narrower/wider from scratch: test (mean, 95% interval)")
+    ax.plot(p, [r["train"] for r in rows], "s--", c="C0", alpha=0.5, label="… train")
+    for r in rows:
+        ax.annotate(f"{r['width']}", (r["params"], r["test"]["estimate"]), textcoords="offset points", xytext=(0, -14),
+                    ha="center", fontsize=7, color="C0")
+    tickets = q.get("tickets")
+    if tickets:
+        ax.plot([t["nonzero"] for t in tickets["rows"]], [t["score"] for t in tickets["rows"]], "^-", c="C2",
+                label=f"sparser after training: {tickets['label']}, test")
+    if q.get("your_params") is not None:
+        ax.plot([q["your_params"]], [q["your_score"]], "k*", ms=14, label="your model")
     if q.get("interpolation_width"):
-        ax.axvline(q["interpolation_width"], c="gray", ls="--", lw=0.8, label="first width that fits the training set")
-    ax.set(xscale="log", xlabel=f"width ({q['width_arg']})", ylabel="error" if q["regression"] else "accuracy (%)",
-           title="Is the over-parameterization essential?")
-    ax.legend(fontsize=7)
-    return save_figure(fig, {"rows": rows}, out, "diagnose_width")
+        fit = next(r for r in rows if r["width"] == q["interpolation_width"])
+        ax.axvline(fit["params"], c="gray", ls="--", lw=0.8, label=f"first width that fits the training set ({fit['width']})")
+    ax.set(xscale="log", xlabel=f"parameters (non-zero for tickets); points labelled with {q['width_arg']}",
+           ylabel="error" if q["regression"] else "accuracy (%)", title="Is the over-parameterization essential?")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    fig.tight_layout()
+    return save_figure(fig, {"rows": rows, "tickets": tickets}, out, "diagnose_width")
 
 
 def _fmt(v: Any) -> str:

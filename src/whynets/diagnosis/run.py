@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from whynets.data import DataSpec, save_tensors_file
-from whynets.engine import Population, TrainSpec, configure_threads, population_for, resolve_device, train
+from whynets.engine import TrainSpec, configure_threads, population_for, resolve_device, train
 from whynets.experiments.context import Context
 from whynets.models import ModelSpec
 from whynets.runner import env_info
@@ -28,7 +28,7 @@ from whynets.store import RunStore, StoreError, atomic_write_json, file_digest
 from .core import loss_kind, measure_module, register_instance, user_module
 from .parameters import question_parameters
 from .simpler import question_simpler
-from .spec import QUESTIONS, DiagnoseSpec
+from .spec import DiagnoseSpec
 
 __all__ = ["diagnose", "run_diagnosis", "Diagnosis", "estimate_seconds"]
 
@@ -74,25 +74,35 @@ class Diagnosis:
 
 
 def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: TrainSpec | None = None) -> float:
-    """A first guess at the diagnosis's wall time: the recipe's time per step (timed on 5 and 25 steps), times the
-    steps the asked questions train, plus the evaluations and the fixed-cost stages."""
+    """A first guess at the diagnosis's wall time: the recipe's time per step (the slope between 10 and 50 steps,
+    after a warm-up run), times the steps each asked question trains, plus the evaluations and the stages that do
+    not train (costs calibrated on the demo: classical baselines ~40 s, spectra and curvature ~15 s on 2 cores)."""
+    recipe = recipe or spec.train
+
     def timed(steps: int) -> float:
         pop = population_for(spec.model, ds, list(spec.seeds), device)
         started = time.perf_counter()
-        train(pop, ds, replace(recipe or spec.train, steps=steps, eval_points=1))
+        train(pop, ds, replace(recipe, steps=steps, eval_points=1))
         return time.perf_counter() - started
-    t5, t25 = timed(5), timed(25)
-    per_step = max(t25 - t5, 1e-6) / 20  # the slope: the two evaluations every run also pays cancel out
-    per_run = max(t5 - 5 * per_step, 0.0) * spec.train.eval_points / 2
-    runs = 0
+
+    timed(3)  # warm-up: allocator, thread pools, first-call dispatch
+    t10, t50 = timed(10), timed(50)
+    per_step = max(t50 - t10, 1e-6) / 40  # the slope: the two evaluations every timed run pays cancel out
+    evals = max(t10 - 10 * per_step, 0.0) / 2  # one evaluation of every member on train + test
+    run = per_step * recipe.steps + evals * (recipe.eval_points + 1)  # one re-training of every seed
+    total = 20.0  # the reference measurement, report and figures
     if "simpler" in spec.questions:
         series = sum(2 if s == "layerwise" and spec.rewind_step > 0 else 1 for s in spec.prune_scopes)
-        runs += 1 + series * spec.prune_rounds + 2 + 0.4 * 2 * len(spec.student_widths)
-    if "parameters" in spec.questions:
-        runs += 0.5
-    if "overparameterization" in spec.questions:
-        runs += 0.8 * len(spec.width_factors)
-    return (per_step * spec.train.steps + per_run) * runs + 40 * ("simpler" in spec.questions) + 20
+        # dense + tickets + the two controls; students: one hidden layer and your depth, mimic and labels
+        total += run * (1 + series * spec.prune_rounds + 2 + 0.3 * 2 * 2 * len(spec.student_widths)) + 40
+    if "overparameterization" in spec.questions and spec.width_arg:
+        seeds = max(2, min(3, len(spec.seeds))) / max(1, len(spec.seeds))
+        total += run * seeds * sum(max(0.35, f ** 1.3) for f in spec.width_factors)  # cost grows ~ width^1.3
+    if "bound" in spec.questions:  # the PAC-Bayes posterior: a step ~ 1.5 recipe steps; compression; references
+        total += 1.5 * per_step * spec.pac_bayes_iters + 10
+    if "parameters" in spec.questions:  # the random-label control (one seed), spectra and curvature
+        total += run / max(1, len(spec.seeds)) + 15
+    return total
 
 
 def _reference(ctx, spec: DiagnoseSpec, ds, module: nn.Module, kind: str, key: str) -> dict[str, Any]:
@@ -120,7 +130,8 @@ def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "c
         key = json.dumps({"model": spec.model.non_default(), "weights": file_digest(spec.weights) if spec.weights
                           else None}, sort_keys=True)
         recipe = replace(spec.train, loss=kind)
-        log(f"diagnose: expected to take about {estimate_seconds(spec, ds, dev, recipe) / 60:.0f} minute(s) "
+        guess = estimate_seconds(spec, ds, dev, recipe)
+        log(f"diagnose: expected to take about {f'{guess / 60:.0f} minutes' if guess >= 90 else f'{guess:.0f} s'} "
             f"(timed on a few steps of the recipe; {len(spec.seeds)} seed(s), questions {', '.join(spec.questions)})")
         ref = _reference(ctx, spec, ds, module, kind, key)
         answers: dict[str, Any] = {}

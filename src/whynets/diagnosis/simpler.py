@@ -272,4 +272,11 @@ def _sentence(points: list[dict], yours: float, eps: float, params: int, regress
                 + (f"; the closest: {describe(best)}." if best else "."))
     if open_ and not ok:
         text += f" Undecided at this number of seeds: {open_[0]['name']}."
-    return {"text": text, "simplest": ok[0]["name"] if ok else None, "undecided": [p["name"] for p in open_]}
+    # a candidate whose whole interval beats your model (not merely within ε): the user should hear of it
+    better = [p for p in points if p["kind"] != "control" and (p["interval"][1] < yours if regression
+                                                                 else p["interval"][0] > yours)]
+    if better:
+        top = min(better, key=lambda p: p["estimate"]) if regression else max(better, key=lambda p: p["estimate"])
+        text += (f" Better than your model on its whole interval: {top['name']}, {fmt(top['estimate'])} "
+                 f"({fmt(top['interval'][0])}–{fmt(top['interval'][1])}).")
+    return {"text": text, "better": [p["name"] for p in better], "simplest": ok[0]["name"] if ok else None, "undecided": [p["name"] for p in open_]}

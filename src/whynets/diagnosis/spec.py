@@ -55,6 +55,8 @@ class DiagnoseSpec(Spec):
                                              metadata={"help": "widths swept, as multiples of yours"})
     # question 3: bounds
     delta: float = field(default=0.05, metadata={"help": "bounds hold with probability >= 1 - delta"})
+    pac_bayes_iters: int = field(default=3000, metadata={"help": "optimization steps of the PAC-Bayes posterior "
+                                                                 "(Adam, batch 256; the bounds experiment's default)"})
     # question 4: what the parameters say
     spectra_boot: int = field(default=200, metadata={"help": "bootstrap resamples of each layer's alpha"})
     top_k: int = field(default=10, metadata={"help": "Hessian eigenvalues (Lanczos)"})

@@ -78,30 +78,57 @@ def question_width(ctx, spec: DiagnoseSpec, ds, train, ref: dict[str, Any], regr
                     "fail", "method": iv.method + " (peak picked from the same data: biased upward)"}
     ref_score = ref["test_loss"] if regression else 100 * ref["test_acc"]
     eps = spec.epsilon
-    ok = [r for r in rows if (r["test"]["interval"][1] <= ref_score * (1 + eps / 100) if regression
-                              else r["test"]["interval"][0] >= ref_score - eps)]
+    unit = "%" if regression else " point(s)"
+    for r in rows:  # within ε of your score, decided on the interval's side (as question 1's candidates are)
+        lo, hi = r["test"]["interval"]
+        if regression:
+            bar = ref_score * (1 + eps / 100)
+            r["within_eps"] = "pass" if hi <= bar else "fail" if lo > bar else "inconclusive"
+        else:
+            bar = ref_score - eps
+            r["within_eps"] = "pass" if lo >= bar else "fail" if hi < bar else "inconclusive"
+    narrower = [r for r in rows if r["width"] < yours]
+    ok = [r for r in narrower if r["within_eps"] == "pass"]
+    open_ = [r for r in narrower if r["within_eps"] == "inconclusive"]
     smallest = min(ok, key=lambda r: r["width"]) if ok else None
     mine = next(r for r in rows if r["width"] == yours)
     wider = next((r for r in rows if r["width"] > yours), None)
+
+    def score(r: dict[str, Any]) -> str:
+        return f"{r['test']['estimate']:.4g} [{r['test']['interval'][0]:.4g}, {r['test']['interval'][1]:.4g}]"
+
+    if smallest:
+        verdict = (f"not essential: width {smallest['width']} ({smallest['params']} parameters vs your {mine['params']}) "
+                   f"re-trained from scratch reaches your test score within {eps:g}{unit}: {score(smallest)}")
+    elif open_:
+        w = min(open_, key=lambda r: r["width"])
+        verdict = (f"undecided: no narrower width is within {eps:g}{unit} of your score on its interval; the narrowest "
+                   f"that might be, width {w['width']} ({w['params']} parameters): {score(w)} straddles the line "
+                   "(more seeds would decide)")
+    elif narrower:
+        w = max(narrower, key=lambda r: r["width"])
+        verdict = (f"yes, at this recipe: every narrower width falls short of your score by more than {eps:g}{unit} "
+                   f"(the widest of them, {w['width']}: {score(w)})")
+    else:
+        verdict = "no narrower width was swept"
+    verdict += (f"; re-trained at your width ({yours}) the architecture scores {score(mine)} (your model: "
+                f"{ref_score:.4g})")
     buys = []
     if wider is not None:
         gain = wider["test"]["estimate"] - mine["test"]["estimate"]
         d = contrast_interval(per_seed, [1.0 if r["width"] == wider["width"] else -1.0 if r["width"] == yours else 0.0
                                          for r in rows])
         better = (d.hi < 0) if regression else (d.lo > 0)
-        buys.append(f"doubling the width {'lowers' if regression else 'raises'} the test score by {gain:+.3g} "
-                    f"(95% interval {d.lo:+.3g}..{d.hi:+.3g}): {'it buys accuracy' if better else 'no measurable gain'}")
+        buys.append(f"{wider['width'] / yours:g}x your width {'lowers' if regression else 'raises'} the test score by "
+                    f"{gain:+.3g} (95% interval {d.lo:+.3g}..{d.hi:+.3g}): "
+                    f"{'it buys accuracy' if better else 'no measurable gain'}")
     steps = [(r["width"], sum(s for s in r["fit_step"] if s is not None) / max(1, sum(s is not None for s in r["fit_step"])))
              for r in rows if all(s is not None for s in r["fit_step"])]
     if len(steps) >= 2:
         buys.append(f"steps to fit the training set: {', '.join(f'{w}: {s:.0f}' for w, s in steps)}"
                     + (" (wider fits faster: width buys optimization)" if steps[-1][1] < steps[0][1] else ""))
-    verdict = (f"the smallest width within {eps:g}{'%' if regression else ' point(s)'} of your test score is "
-               f"{smallest['width']} ({smallest['params']} parameters vs your {mine['params']}): "
-               f"{smallest['test']['estimate']:.4g} [{smallest['test']['interval'][0]:.4g}, "
-               f"{smallest['test']['interval'][1]:.4g}]" if smallest else
-               f"no narrower width came within {eps:g}{'%' if regression else ' point(s)'} of your score")
-    verdict += "; " + "; ".join(buys) if buys else ""
+    if buys:
+        verdict += "; " + "; ".join(buys)
     if fit:
         verdict += f"; the training set is first fit at width {fit}"
     if peak_out and peak_out["verdict"] == "pass":
@@ -109,9 +136,12 @@ def question_width(ctx, spec: DiagnoseSpec, ds, train, ref: dict[str, Any], regr
     out = {"width_arg": spec.width_arg, "your_width": yours, "rows": rows, "interpolation_width": fit,
            "peak": peak_out, "smallest_within_eps": None if smallest is None else smallest["width"],
            "regression": regression, "verdict": verdict}
-    if simpler is not None:
-        out["tickets"] = [{"nonzero": sum(r["nonzero"]) / len(r["nonzero"]), "score": sum(r["scores"]) / len(r["scores"])}
-                          for s in simpler["tickets"]["series"][:1] for r in s["rows"]]
+    if simpler is not None and simpler.get("tickets"):
+        series = simpler["tickets"]["series"][0]
+        out["tickets"] = {"label": f"lottery tickets ({series['scope']}, rewound to step {series['rewind']})",
+                          "rows": [{"nonzero": sum(r["nonzero"]) / len(r["nonzero"]),
+                                    "score": sum(r["scores"]) / len(r["scores"])} for r in series["rows"]]}
+    out["your_params"], out["your_score"] = mine["params"], ref_score
     return out
 
 
@@ -123,11 +153,13 @@ def width_html(q: dict[str, Any], figs: Path) -> list[str]:
     if q.get("needs"):
         return parts
     parts.append(_img(figs / figure_width(q, figs)))
-    parts.append("<table><tr><th>width</th><th>parameters</th><th>test (mean [95% interval])</th><th>train</th>"
-                 "<th>steps to fit (per seed)</th></tr>")
+    parts.append("<table><tr><th>width</th><th>parameters</th><th>test (mean [95% interval])</th><th>within ε?</th>"
+                 "<th>train</th><th>steps to fit (per seed)</th></tr>")
     for r in q["rows"]:
-        parts.append(f"<tr><td>{r['width']}</td><td>{r['params']}</td><td>{r['test']['estimate']:.4g} "
-                     f"[{r['test']['interval'][0]:.4g}, {r['test']['interval'][1]:.4g}]</td><td>{r['train']:.4g}</td>"
+        mark = " (yours)" if r["width"] == q["your_width"] else ""
+        parts.append(f"<tr><td>{r['width']}{mark}</td><td>{r['params']}</td><td>{r['test']['estimate']:.4g} "
+                     f"[{r['test']['interval'][0]:.4g}, {r['test']['interval'][1]:.4g}]</td>"
+                     f"<td class='{r.get('within_eps', '')}'>{r.get('within_eps', '')}</td><td>{r['train']:.4g}</td>"
                      f"<td>{e(str(r['fit_step']))}</td></tr>")
     parts.append("</table>")
     return parts
