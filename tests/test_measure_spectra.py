@@ -269,3 +269,4 @@ def test_bench_quick_prints_a_speedup_line():
     speedup = run(lines.append, quick=True)
     assert len(lines) > 10 and lines[-1] == f"speedup {speedup:.2f}"
     assert any("powerlaw" in line for line in lines)
+    assert sum("whole parameters question" in line for line in lines) == 2  # the two trained models

@@ -1,7 +1,8 @@
 """``whynets bench spectra``: our weight-spectrum instruments against the ``powerlaw`` package and WeightWatcher.
 
-Models (all layers measured by every tool in one run): (a) an MLP 40-512-512-10 trained on MNIST-1D by the
-whynets engine (Adam 1e-3, batch 100), (b) a 1-D CNN (``ModelSpec(kind="cnn1d", width=32)``) trained briefly,
+Models (all layers measured by every tool in one run): (a) the demo's MLP (``whynets diagnose --demo``: the
+factory ``whynets.diagnosis.demo:mlp``, 40-256-256-10, trained by the demo's recipe, Adam 1e-3, batch 100, 3000
+steps, seed 12345), (b) a 1-D CNN (``ModelSpec(kind="cnn1d", width=32)``) trained briefly,
 (c) 4-layer MLPs of width 1024 and 2048 (square layers) with i.i.d. Student-t entries, 3 degrees of freedom
 (tail exponent μ = 3), seeded. ``quick=True``: widths 256 / 512 / 512 / 1024 stand-ins, a few hundred steps.
 
@@ -19,7 +20,9 @@ Speed, per model, one thread everywhere (torch and, via threadpoolctl, the BLAS 
 stable rank, MP soft rank, spikes of the randomized layer) against ``WeightWatcher.analyze(plot=False,
 randomize=True, mp_fit=True)``, the options that compute the same metrics (mp_fit: soft rank and spikes;
 randomize: the randomized ESD). Our bootstrap CI (200 resamples) and verdict (100 synthetic sets) are timed
-separately, and so is WW's plain ``analyze()`` (alpha and norms only) beside our same subset. Last line:
+separately, and so is WW's plain ``analyze()`` (alpha and norms only) beside our same subset; for the two trained
+models, also the whole ``parameters`` question of ``diagnose`` (spectra with intervals and verdicts, the two
+controls — one of them a re-training on random labels — and the curvature), not counted in any ratio. Last line:
 ``speedup <ratio>``, the smallest full-metric ratio over the models (``nan`` without WeightWatcher).
 """
 
@@ -45,13 +48,26 @@ DEVICES = ("cpu",)
 MU = 3.0  # Student-t degrees of freedom = tail exponent μ of the entries
 
 
-def _trained(spec, steps: int) -> nn.Module:
+def _trained(spec, steps: int, seed: int = 0) -> nn.Module:
     import whynets as wn
 
     ds = wn.data.load(wn.data.DataSpec())
-    pop = wn.engine.population_for(spec, ds, seeds=[0])
+    pop = wn.engine.population_for(spec, ds, seeds=[seed])
     wn.engine.train(pop, ds, wn.engine.TrainSpec(lr=1e-3, batch_size=100, steps=steps, eval_points=2))
     return pop.member(0).eval()
+
+
+def _parameters_question(model: nn.Module, steps: int) -> float:
+    """Wall seconds of ``diagnose``'s whole parameters question on ``model`` (MNIST-1D, a fresh store)."""
+    import tempfile
+
+    import whynets as wn
+
+    recipe = wn.engine.TrainSpec(optimizer="adam", lr=1e-3, batch_size=100, steps=steps, eval_points=2)
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        wn.diagnose(model, "mnist1d", questions=("parameters",), out=tmp, train=recipe, seeds=(0,))
+        return time.perf_counter() - started
 
 
 def _student_mlp(width: int, seed: int) -> nn.Module:
@@ -150,7 +166,7 @@ def _basic(model):
             float(ev.sum()), float(ev[-1])
 
 
-def compare(name: str, model: nn.Module, say, ww, theory: float | None = None) -> float:
+def compare(name: str, model: nn.Module, say, ww, theory: float | None = None, question_steps: int = 0) -> float:
     say(f"\n[{name}]")
     model_spectra(model, seed=0, n_boot=0, n_reps=0)  # warm-up (allocator, caches)
     (layers, summary), t_ours = _timed(lambda: model_spectra(model, seed=0, n_boot=0, n_reps=0))
@@ -208,6 +224,10 @@ def compare(name: str, model: nn.Module, say, ww, theory: float | None = None) -
         f"ratio {t_ww_basic / t_basic:.1f}")
     say(f"  ours only (WW has no equivalent): bootstrap CI of alpha, 200 resamples {t_boot:.3f} s; "
         f"goodness-of-fit verdict, 100 synthetic sets + 2 likelihood-ratio tests {t_gof:.3f} s")
+    if question_steps:
+        say(f"  diagnose's whole parameters question (spectra with CIs and verdicts, at-init and random-label "
+            f"controls — a {question_steps}-step re-training —, Hessian/Fisher/sharpness curvature): "
+            f"{_parameters_question(model, question_steps):.1f} s (not in the ratio)")
     return ratio
 
 
@@ -239,17 +259,20 @@ def _run(say, quick: bool) -> float:
         pl_version = powerlaw.__version__
     except ImportError:
         pl_version = "NOT INSTALLED"
-    width, steps, cnn_steps, widths = (256, 300, 100, (256, 512)) if quick else (512, 3000, 500, (1024, 2048))
+    from whynets.diagnosis.demo import DEMO_WIDTH
+
+    steps, cnn_steps, widths = (300, 100, (256, 512)) if quick else (3000, 500, (1024, 2048))
     say(f"spectra bench: 1 thread; powerlaw {pl_version}; WeightWatcher "
         f"{ww.__version__ if ww else 'NOT INSTALLED: only our side runs'}; torch {torch.__version__}")
-    models = [(f"MLP 40-{width}-{width}-10, MNIST-1D, {steps} Adam steps", _trained(ModelSpec(width=width), steps),
-               None),
+    demo = ModelSpec(kind="factory", factory="whynets.diagnosis.demo:mlp", factory_args=f'{{"width": {DEMO_WIDTH}}}')
+    models = [(f"the demo's MLP 40-{DEMO_WIDTH}-{DEMO_WIDTH}-10, MNIST-1D, {steps} Adam steps",
+               _trained(demo, steps, seed=12345), None, steps),
               (f"CNN1d width 32, {cnn_steps} Adam steps", _trained(ModelSpec(kind="cnn1d", width=32), cnn_steps),
-               None)]
-    models += [(f"4-layer MLP width {w}, Student-t(3) entries", _student_mlp(w, seed=w), 1 + MU / 2) for w in widths]
+               None, cnn_steps)]
+    models += [(f"4-layer MLP width {w}, Student-t(3) entries", _student_mlp(w, seed=w), 1 + MU / 2, 0) for w in widths]
     if ww is not None:  # load WW's lazy imports once, outside every timing
         _ww_analyze(ww, nn.Sequential(nn.Linear(16, 32)), randomize=True, mp_fit=True)
-    ratios = [compare(name, model, say, ww, theory) for name, model, theory in models]
+    ratios = [compare(name, model, say, ww, theory, q) for name, model, theory, q in models]
     speedup = min(ratios) if ww is not None else math.nan
     say(f"\nfull-metric ratios (WW time / ours): {', '.join(f'{r:.1f}' for r in ratios)}; "
         f"total bench time {time.perf_counter() - start:.0f} s")

@@ -11,7 +11,7 @@ RANDOM mask with the ticket's per-layer counts, rewound to the same weights as t
 Two arms on MNIST-1D. An MLP 40-256-256-10 (Adam; the PHENOMENA pilot: 4 rounds of 40%) whose ticket rewinds to
 0, as Frankle & Carbin's LeNet. A 1-D CNN trained by SGD at lr 0.1 (momentum 0.9), which mode-connectivity finds
 unstable at initialization: Frankle et al. 2020 predict its ticket needs rewinding to an early step k, so its
-headline ticket is the rewound one, and a claim tests whether rewinding to k beats rewinding to 0. Quick (~190
+headline ticket is the rewound one, and a claim tests whether rewinding to k beats rewinding to 0. Quick (~170
 CPU-s on one thread): 6 seeds; the CNN prunes 3 rounds of 50% (fewer rounds at a higher rate); the MLP's late
 rewinding runs in full only. Calibration: at 3 rounds of 50% the MLP ticket fell 1.3 points below dense (interval
 -2.2 to -0.5) where 4 rounds of 40% give -0.2, and at 1000 steps -1.5: slower pruning and full-length retraining
@@ -319,7 +319,7 @@ EXPERIMENT = Experiment(
     paper=f"{SOURCE_FC}; {SOURCE_LR}",
     claim="IMP tickets at >= 80% sparsity match the dense net; the same mask re-initialized, or a random mask, does "
           "worse; a CNN unstable at init needs rewinding to an early step",
-    quick_wall_s=205,  # 188 CPU-s (one thread, load average 3-4 on the 2-core machine, 2026-12)
+    quick_wall_s=174,  # 171 CPU-s single-threaded on the quiet 2-core machine, 2026-12-02
     seed_fields=("seeds",), max_seeds=6, seed_block=None, on_digits=False,
     presets={
         "smoke": LotteryTicketSpec(

@@ -380,7 +380,7 @@ EXPERIMENT = Experiment(
     paper="Jiang, Neyshabur, Mobahi, Krishnan & Bengio 2020, Fantastic generalization measures and where to find them",
     claim="over a grid of models trained to the same fit, PAC-Bayes/sharpness measures correlate best with the "
           "generalization gap (Kendall τ); spectral-norm products and parameter counts poorly or negatively",
-    quick_wall_s=90,  # 85.5 CPU-s single-threaded (11 cells × 3 seeds: ~50 s training, ~30 s measures)
+    quick_wall_s=55,  # 54 CPU-s single-threaded (11 cells × 3 seeds), 2026-12-02
     seed_fields=("seeds",), max_seeds=6, seed_block=None,
     on_digits=False,
     presets={

@@ -306,7 +306,7 @@ EXPERIMENT = Experiment(
     paper="Grinsztajn, Oyallon & Varoquaux 2022, Why do tree-based models still outperform deep learning on "
           "typical tabular data?",
     claim="the MLP does not beat the CV-picked best classical model beyond the paired 95% CI on >= 2 of 3 tables",
-    quick_wall_s=90,  # 86 CPU-s measured single-threaded (shared 2-core machine: 307 s wall)
+    quick_wall_s=68,  # 67 CPU-s single-threaded, 2026-12-02
     seed_fields=("seeds",), max_seeds=10, seed_block=None, on_digits=False,
     cpu_on_auto="tiny MLPs (batch 64, <= 128 units in quick) and scikit-learn fits: launch-bound on a GPU",
     presets={

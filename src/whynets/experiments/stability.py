@@ -263,7 +263,7 @@ EXPERIMENT = Experiment(
     paper=SOURCE,
     claim="convex SGD's parameter divergence between neighbouring data sets stays below (2L/n)Σα_t; an MLP's grows "
           "with steps and tracks its generalization gap",
-    quick_wall_s=25,  # CPU seconds, one thread (2-core EPYC, shared: wall was ~2× under load)
+    quick_wall_s=19,  # 19 CPU-s single-threaded, 2026-12-02
     seed_fields=("seeds",), max_seeds=128, seed_block=None, on_digits=False,
     presets={
         "smoke": StabilitySpec(data=DataSpec(n_test=100), seeds=(0, 1, 2, 3), n=100, extra=16,
