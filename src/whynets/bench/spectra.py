@@ -66,7 +66,7 @@ def _parameters_question(model: nn.Module, steps: int) -> float:
     recipe = wn.engine.TrainSpec(optimizer="adam", lr=1e-3, batch_size=100, steps=steps, eval_points=2)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        wn.diagnose(model, "mnist1d", questions=("parameters",), out=tmp, train=recipe, seeds=(0,))
+        wn.diagnose(model, "mnist1d", questions=("parameters",), out=tmp, train=recipe, seeds=(0,), rewind_step=0)
         return time.perf_counter() - started
 
 
