@@ -203,3 +203,33 @@ def test_a_student_that_is_the_teacher_reproduces_it(user, tmp_path):
     with torch.no_grad():
         acc = float((user["net"](ds.x_test).argmax(1) == ds.y_test).float().mean())
     assert abs(res.final["test_acc"][0] - acc) < 1e-6
+
+
+def test_questions_two_and_three_on_a_model_whynets_has_never_seen(user, tmp_path):
+    """Question 2 sweeps the factory's own width keyword; question 3 certifies with every bound, each stated, the
+    subspace sibling named as such and its search charged; the numbers are recomputable from the record."""
+    res = _diagnose(user, tmp_path / "needs", "net.safetensors", questions="overparameterization")
+    assert res.exit_code == 0 and "needs --width-arg NAME" in res.output, res.output  # says what it needs
+    res = _cli(["diagnose", "--model", user["factory"], "--weights", str(user["root"] / "net.safetensors"), "--data",
+                str(user["root"] / "mine.npz"), "--out", str(tmp_path / "d"), "--questions", "overparameterization,bound",
+                "--width-arg", "hidden", "--model-arg", "hidden=16"] + sum((["--set", s] for s in [*TINY, "width_factors=0.25,1", "subspace_dims=8,16",
+                                                                       "subspace_levels=4", "pac_bayes_iters=40"]), []))
+    assert res.exit_code == 0, res.output
+    record = json.loads((tmp_path / "d" / "diagnosis.json").read_text())
+    width, bound = record["answers"]["overparameterization"], record["answers"]["bound"]
+    assert width["verdict"]
+    names = [b["name"] for b in bound["bounds"]]
+    assert names[0].startswith("test set") and any(n.startswith("PAC-Bayes") for n in names)
+    sub = next(b for b in bound["bounds"] if b.get("sibling"))
+    assert {r["dim"] for r in sub["rows"]} == {8, 16} and "sibling" in sub["statement"]
+    assert sub["value"] == min(r["bound"] for r in sub["rows"])
+    from whynets.measure.coding import compression_bound
+    chosen = next(r for r in sub["rows"] if r["bound"] == sub["value"])
+    assert sub["value"] == pytest.approx(compression_bound(round(chosen["train_error"] * 240), 240, chosen["bits"], 0.05,
+                                                           extra_bits=1.0))  # log2(2 dims × 1 codebook size)
+    assert "For your architecture" in bound["verdict"] and "test-set bound" in bound["verdict"]
+    for b in bound["bounds"]:  # a bound at its ceiling reads as vacuous, never as a number that looks meaningful
+        if b["value"] is not None and b["value"] >= 1 - 1e-3:
+            assert "vacuous" in (tmp_path / "d" / "report.html").read_text()
+    page = (tmp_path / "d" / "report.html").read_text()
+    assert "What error bound can I certify?" in page and "The subspace search" in page

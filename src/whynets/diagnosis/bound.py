@@ -8,8 +8,13 @@ over choices, its own union bound or code length charges them), and states its a
 2. PAC-Bayes, optimized (Dziugaite & Roy 2017): a Gaussian posterior around the trained weights, variances optimized
    by the bound, prior centred at ``--init`` (else at zero); the kl-inverse bound on the STOCHASTIC network with the
    Monte-Carlo error bounded separately (``measure.pac_bayes``);
-3. compression (Occam / Lotfi et al. 2022): the weights quantized to a learned codebook and arithmetic-coded; the
-   kl-inverse bound with the code length in nats, the searched hyper-parameters (codebook size) charged as bits;
+3. compression (Occam / Lotfi et al. 2022), two ways: (a) YOUR weights quantized to a learned codebook and
+   arithmetic-coded; (b) your ARCHITECTURE retrained in a random low-dimensional subspace around ``--init`` (else the
+   factory's seeded initialization), quantized with quantization-aware training (``measure.subspace``, Lotfi et al.
+   §4): a net of yours costs bits per weight, which a few thousand examples cannot pay for, while (b) costs bits per
+   subspace coordinate — it certifies a sibling of your model (same architecture, other weights), whose own test
+   error is printed beside it. Both: the kl-inverse bound with the code length in nats, every searched
+   hyper-parameter (codebook size; subspace dimension) charged as bits;
 4. reference bounds expected to be vacuous: VC (parameter count), spectrally-normalized margin (Bartlett et al. 2017),
    ℓ1 path norm (Neyshabur et al. 2015) — printed so the gap is visible.
 A bound above 1 is printed as "vacuous (value)", never clipped.
@@ -32,6 +37,8 @@ from whynets.measure.bounds import (classification_margins, path_norm_bound, spe
                                     vc_bound)
 from whynets.measure.coding import compress_model, compression_bound
 from whynets.measure.pac_bayes import optimize_pac_bayes
+from whynets.measure.subspace import subspace_compress
+from whynets.models import build
 
 from whynets.store import file_digest
 
@@ -43,6 +50,7 @@ __all__ = ["question_bound", "bound_html", "show"]
 LEVELS = (4, 8, 16, 32)  # codebook sizes searched: log2(4) = 2 bits charged for the choice
 
 
+SUBSPACE = "subspace compression, your architecture (Lotfi et al. 2022)"
 VACUOUS = 1 - 1e-3  # a kl-inverse bound cannot exceed 1: one at 1 (to 3 decimals) hit that ceiling and says nothing
 
 
@@ -85,6 +93,47 @@ def _compression(module: nn.Module, ds, delta: float) -> dict[str, Any]:
     return dict(best, choice_bits=choice_bits,
                 statement=f"Occam bound on the quantized net (codebook of {best['levels']} values, arithmetic-coded); "
                           f"{choice_bits:.0f} bits charged for choosing the codebook size among {list(LEVELS)}")
+
+
+def _subspace(ctx, spec: DiagnoseSpec, ds, module: nn.Module, delta: float, key: str) -> dict[str, Any]:
+    """Bound (b): the architecture trained in random subspaces around a data-independent point, quantized."""
+    start = build(spec.model, ds.input_shape, ds.n_classes, torch.Generator().manual_seed(0))
+    origin = "the factory's initialization (seed 0)"
+    if spec.init:
+        apply_weights(start, load_weights(spec.init), where=spec.init)
+        origin = "--init"
+
+    def fn(_: Path) -> dict[str, Any]:
+        steps = spec.train.steps
+        total = len(spec.subspace_dims) * (steps + (len(spec.subspace_levels) - 1) * (steps - 2 * steps // 3))
+        with ctx.bar("diagnose: subspace compression", total) as advance:
+            seen = [0]
+
+            def progress(done: int, _total: int) -> None:
+                advance(done - seen[0])
+                seen[0] = done
+
+            best, rows = subspace_compress(start, ds.x, ds.y, dims=spec.subspace_dims, levels=spec.subspace_levels,
+                                           steps=steps, batch_size=spec.train.batch_size, seed=0, delta=delta,
+                                           x_test=ds.x_test, y_test=ds.y_test, progress=progress)
+        table = [{"dim": r.dim, "levels": r.levels, "bits": r.bits, "train_error": r.train_errors / r.n,
+                  "float_train_error": r.float_train_errors / r.n, "test_error": r.test_error, "bound": r.bound,
+                  "seconds": r.seconds} for r in rows]
+        return {"dim": best.dim, "levels": best.levels, "bits": best.bits, "choice_bits": best.extra_bits,
+                "bits_codebook": best.bits_codebook, "bits_counts": best.bits_counts, "bits_symbols": best.bits_symbols,
+                "train_error": best.train_errors / best.n, "test_error": best.test_error, "bound": best.bound,
+                "rows": table}
+
+    res = ctx.cell({"stage": "bounds-subspace"}, fn, model=key, data=spec.data, delta=delta,
+                   init=file_digest(spec.init) if spec.init else None, dims=list(spec.subspace_dims),
+                   levels=list(spec.subspace_levels), steps=spec.train.steps, batch=spec.train.batch_size)
+    res = dict(res, origin=origin)
+    res["statement"] = (f"Occam bound on your architecture retrained in a random {res['dim']}-dimensional subspace "
+                        f"around {origin} (data-independent) and quantized to {res['levels']} values, arithmetic-coded: "
+                        f"a sibling of your model, not your weights (its test error {_plain(res['test_error'])}); "
+                        f"{res['choice_bits']:.2g} bits charged for choosing among dimensions "
+                        f"{list(spec.subspace_dims)} × codebook sizes {list(spec.subspace_levels)}")
+    return res
 
 
 def question_bound(ctx, spec: DiagnoseSpec, ds, module: nn.Module, key: str, kind: str,
@@ -138,36 +187,56 @@ def question_bound(ctx, spec: DiagnoseSpec, ds, module: nn.Module, key: str, kin
     res = ctx.cell({"stage": "bounds"}, fn, model=key, data=spec.data, delta=delta,
                    init=file_digest(spec.init) if spec.init else None,
                    iters=spec.pac_bayes_iters)
-    certified = [b for b in res["bounds"] if b["value"] is not None and not b.get("reference")]
+    bounds = [dict(b) for b in res["bounds"]]
+    sub = _subspace(ctx, spec, ds, module, delta, key) if spec.subspace_dims else None
+    if sub is not None:
+        at = next(i for i, b in enumerate(bounds) if b.get("reference"))
+        bounds.insert(at, {"name": SUBSPACE, "value": sub["bound"], "empirical": sub["train_error"], "bits": sub["bits"],
+                           "test_error_quantized": sub["test_error"], "statement": sub["statement"], "sibling": True,
+                           "rows": sub["rows"], "dim": sub["dim"], "levels": sub["levels"]})
+    certified = [b for b in bounds if b["value"] is not None and not b.get("reference")]
     tight = min(certified, key=lambda b: b["value"])
-    yard = res["bounds"][0]["value"]
+    yard = bounds[0]["value"]
     guess = trivial_error(ds.y)
-    learned = [b for b in certified if b is not res["bounds"][0] and b["value"] < VACUOUS]
+    learned = [b for b in certified if b is not bounds[0] and b["value"] < VACUOUS]
+    yours = [b for b in learned if not b.get("sibling")]
+    n = len(ds.y)
+
+    def against_guessing(value: float) -> str:
+        return (f" — below 1, but no better than always guessing the most frequent class (error {guess:.3g}), so in "
+                "effect vacuous" if value >= guess else
+                f" — non-vacuous: below 1 and below the error of always guessing the most frequent class ({guess:.3g})")
+
     verdict = (f"with probability >= {1 - delta:g}: the test error of your model is at most {show(yard)} (test-set "
                f"bound, the yardstick). ")
-    if learned:
-        best = min(learned, key=lambda b: b["value"])
-        what = {"PAC": " (for the stochastic net around your weights)", "compression": " (for the quantized net)"}
-        verdict += (f"From the training data alone the tightest certificate is {best['name']}: {show(best['value'])}"
-                    + next((v for k, v in what.items() if k in best["name"]), ""))
-        verdict += (f" — non-vacuous, but no better than always guessing the most frequent class (error {guess:.3g})."
-                    if best["value"] >= guess else ".")
+    if yours:
+        best = min(yours, key=lambda b: b["value"])
+        what = {"PAC": " (for the stochastic net around your weights)", "compression": " (for your weights quantized)"}
+        verdict += (f"From the training data alone, for your weights, the tightest certificate is {best['name']}: "
+                    f"{show(best['value'])}" + next((v for k, v in what.items() if k in best["name"]), "")
+                    + against_guessing(best["value"]) + ". ")
     else:
-        n = len(ds.y)
-        pb = next((b for b in res["bounds"] if b["name"].startswith("PAC-Bayes")), {})
-        comp = next((b for b in res["bounds"] if b["name"].startswith("compression")), {})
+        pb = next((b for b in bounds if b["name"].startswith("PAC-Bayes")), {})
+        comp = next((b for b in bounds if b["name"].startswith("compression")), {})
         why = []
         if pb.get("kl") is not None:
             why.append(f"the best Gaussian posterior around your weights still costs KL = {pb['kl']:.3g} nats against "
                        f"the prior {'at your --init' if spec.init else 'at zero (give --init to centre it at your initialization)'}")
         if comp.get("bits") is not None:
-            why.append(f"the quantized weights take {comp['bits']:.3g} bits = {comp['bits'] * math.log(2):.3g} nats")
-        verdict += ("No bound computed from the training data alone is non-vacuous for this model (each is at its "
+            why.append(f"your quantized weights take {comp['bits']:.3g} bits = {comp['bits'] * math.log(2):.3g} nats")
+        verdict += ("No bound on your own weights computed from the training data alone is non-vacuous (each is at its "
                     f"ceiling of 1 or above): {'; '.join(why)}, for {n} training examples — a certificate below 1 "
                     "needs that cost well under the number of examples (more data, or weights that stay closer to "
-                    "the prior).")
-    return {"bounds": res["bounds"], "tightest": tight["name"], "delta": delta, "trivial_error": guess,
-            "non_vacuous": [b["name"] for b in learned], "verdict": verdict}
+                    "the prior). ")
+    if sub is not None:
+        verdict += (f"For your architecture: a sibling trained in a random {sub['dim']}-dimensional subspace around "
+                    f"{sub['origin']} and quantized to {sub['levels']} values ({sub['bits']} bits; its test error "
+                    f"{_plain(sub['test_error'])}, yours {_plain(len(ref.get('test_wrong', [])) / len(ds.y_test))}) is "
+                    f"certified at {show(sub['bound'])}" + (against_guessing(sub["bound"]) if sub["bound"] < VACUOUS
+                                                             else " — vacuous") + ".")
+    return {"bounds": bounds, "tightest": tight["name"], "delta": delta, "trivial_error": guess,
+            "non_vacuous": [b["name"] for b in learned],
+            "below_guessing": [b["name"] for b in learned if b["value"] < guess], "verdict": verdict.strip()}
 
 
 def bound_html(q: dict[str, Any]) -> list[str]:
@@ -179,4 +248,16 @@ def bound_html(q: dict[str, Any]) -> list[str]:
                      f"<td>{e(show(b['value']))}</td><td>{e(_plain(b.get('empirical')))}</td>"
                      f"<td class='note'>{e(b['statement'])}</td></tr>")
     parts.append("</table>")
+    sub = next((b for b in q["bounds"] if b.get("sibling") and b.get("rows")), None)
+    if sub is not None:
+        parts.append("<p class='note'>The subspace search (each row: the architecture trained in a random subspace of "
+                     "that dimension, quantized with quantization-aware training; every bound charges the search):</p>"
+                     "<table><tr><th>dimension</th><th>codebook</th><th>bits</th><th>train error (float → quantized)"
+                     "</th><th>test error</th><th>bound</th></tr>")
+        for r in sub["rows"]:
+            chosen = r["dim"] == sub["dim"] and r["levels"] == sub["levels"]
+            parts.append(f"<tr{' class=chosen' if chosen else ''}><td>{r['dim']}</td><td>{r['levels']}</td>"
+                         f"<td>{r['bits']}</td><td>{_plain(r['float_train_error'])} → {_plain(r['train_error'])}</td>"
+                         f"<td>{_plain(r['test_error'])}</td><td>{e(show(r['bound']))}{' ◀' if chosen else ''}</td></tr>")
+        parts.append("</table>")
     return parts

@@ -100,6 +100,9 @@ def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: Train
         total += run * seeds * sum(max(0.35, f ** 1.3) for f in spec.width_factors)  # cost grows ~ width^1.3
     if "bound" in spec.questions:  # the PAC-Bayes posterior: a step ~ 1.5 recipe steps; compression; references
         total += 1.5 * per_step * spec.pac_bayes_iters + 10
+        # the subspace search: one net per step (the recipe's step trains every seed), the projection ~ its cost again
+        steps = recipe.steps * len(spec.subspace_dims) * (1 + (len(spec.subspace_levels) - 1) / 3)
+        total += 2.0 * per_step / max(1, len(spec.seeds)) * steps
     if "parameters" in spec.questions:  # the random-label control (one seed), spectra and curvature
         total += run / max(1, len(spec.seeds)) + 15
     return total

@@ -57,6 +57,10 @@ class DiagnoseSpec(Spec):
     delta: float = field(default=0.05, metadata={"help": "bounds hold with probability >= 1 - delta"})
     pac_bayes_iters: int = field(default=3000, metadata={"help": "optimization steps of the PAC-Bayes posterior "
                                                                  "(Adam, batch 256; the bounds experiment's default)"})
+    subspace_dims: tuple[int, ...] = field(default=(250, 500, 1000),
+                                           metadata={"help": "subspace dimensions searched by the subspace compression "
+                                                             "bound (empty: skip it); each trains train.steps steps"})
+    subspace_levels: tuple[int, ...] = field(default=(4, 8), metadata={"help": "codebook sizes searched by it"})
     # question 4: what the parameters say
     spectra_boot: int = field(default=200, metadata={"help": "bootstrap resamples of each layer's alpha"})
     top_k: int = field(default=10, metadata={"help": "Hessian eigenvalues (Lanczos)"})
@@ -78,5 +82,9 @@ class DiagnoseSpec(Spec):
             raise SpecError(f"prune_scopes={self.prune_scopes!r}: layerwise and/or global")
         if not 0 < self.delta < 1:
             raise SpecError(f"delta={self.delta!r}: a probability in (0, 1)")
+        if any(d < 1 for d in self.subspace_dims) or any(L < 2 for L in self.subspace_levels) or (
+                self.subspace_dims and not self.subspace_levels):
+            raise SpecError(f"subspace_dims={self.subspace_dims!r} must be >= 1 and subspace_levels="
+                            f"{self.subspace_levels!r} >= 2 (and not empty while dims are given)")
         if self.rewind_step < 0 or self.rewind_step >= self.train.steps:
             raise SpecError(f"rewind_step={self.rewind_step} must lie in [0, train.steps={self.train.steps})")
