@@ -176,6 +176,20 @@ def subspace_compress(init_module: nn.Module, x: torch.Tensor, y: torch.Tensor, 
         idx = torch.randint(n, (min(batch_size, n),), generator=gen)
         return x[idx], y[idx]
 
+    def step(opt: torch.optim.Optimizer, i: int, gen: torch.Generator, proj: SparseProjection,
+             coords: Callable[[], torch.Tensor]) -> None:
+        nonlocal done
+        for group in opt.param_groups:
+            group["lr"] = schedule(i)
+        xb, yb = batch(gen)
+        value = loss(functional_call(module, proj.weights(coords()), (xb,)), yb)
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+        done += 1
+        if progress and done % 50 == 0:
+            progress(done, total)
+
     for dim in dims:
         started = time.perf_counter()
         proj = SparseProjection(module, dim, seed)
@@ -183,16 +197,7 @@ def subspace_compress(init_module: nn.Module, x: torch.Tensor, y: torch.Tensor, 
         z = torch.zeros(dim, requires_grad=True)
         opt = torch.optim.Adam([z], lr=lr)
         for i in range(float_steps):
-            for group in opt.param_groups:
-                group["lr"] = schedule(i)
-            xb, yb = batch(gen)
-            value = loss(functional_call(module, proj.weights(z), (xb,)), yb)
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-            done += 1
-            if progress and done % 50 == 0:
-                progress(done, total)
+            step(opt, i, gen, proj, lambda: z)
         z_float = z.detach().clone()
         float_errors = _errors(module, proj.weights(z_float), x, y)
         shared = time.perf_counter() - started
@@ -203,21 +208,14 @@ def subspace_compress(init_module: nn.Module, x: torch.Tensor, y: torch.Tensor, 
             book = book.clone().requires_grad_(True)
             opt = torch.optim.Adam([z, book], lr=lr)
             qgen = torch.Generator().manual_seed(seed + 2)
-            for i in range(float_steps, steps):
-                for group in opt.param_groups:
-                    group["lr"] = schedule(i)
+            def nearest_centroid() -> torch.Tensor:
                 with torch.no_grad():
                     order = torch.argsort(book)
                     a = order[_nearest(z, book[order])]
-                q = book[a] + (z - z.detach())  # straight-through to z; the centroids get their own gradient
-                xb, yb = batch(qgen)
-                value = loss(functional_call(module, proj.weights(q), (xb,)), yb)
-                opt.zero_grad()
-                value.backward()
-                opt.step()
-                done += 1
-                if progress and done % 50 == 0:
-                    progress(done, total)
+                return book[a] + (z - z.detach())  # straight-through to z; the centroids get their own gradient
+
+            for i in range(float_steps, steps):
+                step(opt, i, qgen, proj, nearest_centroid)
             sym, code_book, counts, b_book, b_counts, b_sym = _code(z.detach(), book.detach(), int(L))
             weights = proj.weights(code_book[sym])
             errors = _errors(module, weights, x, y)
