@@ -37,7 +37,7 @@ from whynets.measure.bounds import (classification_margins, path_norm_bound, spe
                                     vc_bound)
 from whynets.measure.coding import compress_model, compression_bound
 from whynets.measure.pac_bayes import optimize_pac_bayes
-from whynets.measure.subspace import subspace_compress
+from whynets.measure.subspace import search_steps, subspace_compress
 from whynets.models import build
 
 from whynets.store import file_digest
@@ -95,7 +95,7 @@ def _compression(module: nn.Module, ds, delta: float) -> dict[str, Any]:
                           f"{choice_bits:.0f} bits charged for choosing the codebook size among {list(LEVELS)}")
 
 
-def _subspace(ctx, spec: DiagnoseSpec, ds, module: nn.Module, delta: float, key: str) -> dict[str, Any]:
+def _subspace(ctx, spec: DiagnoseSpec, ds, delta: float, key: str) -> dict[str, Any]:
     """Bound (b): the architecture trained in random subspaces around a data-independent point, quantized."""
     start = build(spec.model, ds.input_shape, ds.n_classes, torch.Generator().manual_seed(0))
     origin = "the factory's initialization (seed 0)"
@@ -105,7 +105,7 @@ def _subspace(ctx, spec: DiagnoseSpec, ds, module: nn.Module, delta: float, key:
 
     def fn(_: Path) -> dict[str, Any]:
         steps = spec.train.steps
-        total = len(spec.subspace_dims) * (steps + (len(spec.subspace_levels) - 1) * (steps - 2 * steps // 3))
+        total = search_steps(len(spec.subspace_dims), len(spec.subspace_levels), steps)
         with ctx.bar("diagnose: subspace compression", total) as advance:
             seen = [0]
 
@@ -188,7 +188,7 @@ def question_bound(ctx, spec: DiagnoseSpec, ds, module: nn.Module, key: str, kin
                    init=file_digest(spec.init) if spec.init else None,
                    iters=spec.pac_bayes_iters)
     bounds = [dict(b) for b in res["bounds"]]
-    sub = _subspace(ctx, spec, ds, module, delta, key) if spec.subspace_dims else None
+    sub = _subspace(ctx, spec, ds, delta, key) if spec.subspace_dims else None
     if sub is not None:
         at = next(i for i, b in enumerate(bounds) if b.get("reference"))
         bounds.insert(at, {"name": SUBSPACE, "value": sub["bound"], "empirical": sub["train_error"], "bits": sub["bits"],

@@ -21,6 +21,7 @@ import torch.nn as nn
 from whynets.data import DataSpec, save_tensors_file
 from whynets.engine import TrainSpec, configure_threads, population_for, resolve_device, train
 from whynets.experiments.context import Context
+from whynets.measure.subspace import search_steps
 from whynets.models import ModelSpec
 from whynets.runner import env_info
 from whynets.store import RunStore, StoreError, atomic_write_json, file_digest
@@ -101,7 +102,7 @@ def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: Train
     if "bound" in spec.questions:  # the PAC-Bayes posterior: a step ~ 1.5 recipe steps; compression; references
         total += 1.5 * per_step * spec.pac_bayes_iters + 10
         # the subspace search: one net per step (the recipe's step trains every seed), the projection ~ its cost again
-        steps = recipe.steps * len(spec.subspace_dims) * (1 + (len(spec.subspace_levels) - 1) / 3)
+        steps = search_steps(len(spec.subspace_dims), len(spec.subspace_levels), recipe.steps)
         total += 2.0 * per_step / max(1, len(spec.seeds)) * steps
     if "parameters" in spec.questions:  # the random-label control (one seed), spectra and curvature
         total += run / max(1, len(spec.seeds)) + 15

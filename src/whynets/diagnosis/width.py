@@ -160,6 +160,6 @@ def width_html(q: dict[str, Any], figs: Path) -> list[str]:
         parts.append(f"<tr><td>{r['width']}{mark}</td><td>{r['params']}</td><td>{r['test']['estimate']:.4g} "
                      f"[{r['test']['interval'][0]:.4g}, {r['test']['interval'][1]:.4g}]</td>"
                      f"<td class='{r.get('within_eps', '')}'>{r.get('within_eps', '')}</td><td>{r['train']:.4g}</td>"
-                     f"<td>{e(', '.join('not fit' if s is None else f'{s:.0f}' for s in r['fit_step']) if isinstance(r['fit_step'], list) else str(r['fit_step']))}</td></tr>")
+                     f"<td>{', '.join('not fit' if s is None else f'{s:.0f}' for s in r['fit_step'])}</td></tr>")
     parts.append("</table>")
     return parts

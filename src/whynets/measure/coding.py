@@ -36,7 +36,7 @@ from torch import nn
 from .bounds import binomial_tail_inverse, kl_inverse_upper
 
 __all__ = ["quantize", "arithmetic_encode", "arithmetic_decode", "arithmetic_code_length", "ideal_code_length",
-           "choice_bits", "compression_bound", "CompressedModel", "compress_model"]
+           "choice_bits", "count_bits", "compression_bound", "CompressedModel", "compress_model"]
 
 _PRECISION = 48  # coder state bits; counts may total up to 2^46
 _FULL, _HALF, _QUARTER = 1 << _PRECISION, 1 << (_PRECISION - 1), 1 << (_PRECISION - 2)
@@ -191,6 +191,11 @@ def choice_bits(*n_options: int) -> float:
     return float(sum(math.log2(k) for k in n_options))
 
 
+def count_bits(alphabet: int, n: int) -> int:
+    """The coder's model sent ahead of the symbols: alphabet − 1 counts of ⌈log₂(n + 1)⌉ bits (the last is n − Σ)."""
+    return (alphabet - 1) * math.ceil(math.log2(n + 1))
+
+
 def compression_bound(errors: int, n: int, code_bits: float, delta: float = 0.05, extra_bits: float = 0.0,
                       method: str = "kl") -> float:
     """Bound on the true error of a net described by ``code_bits`` + ``extra_bits`` prefix-free bits that
@@ -247,7 +252,7 @@ def compress_model(model: nn.Module, levels: int, masks: dict[str, torch.Tensor]
     alphabet = len(codebook) + offset
     counts = torch.bincount(symbols, minlength=alphabet)
     n_weights = len(flat)
-    bits_counts = (alphabet - 1) * math.ceil(math.log2(n_weights + 1))
+    bits_counts = count_bits(alphabet, n_weights)
     bits_symbols = arithmetic_code_length(symbols, counts.numpy())
     state, start = {k: v.detach().clone() for k, v in model.state_dict().items()}, 0
     for k in names:

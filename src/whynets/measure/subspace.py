@@ -45,9 +45,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from .coding import arithmetic_code_length, choice_bits, compression_bound, quantize
+from .coding import arithmetic_code_length, choice_bits, compression_bound, count_bits, quantize
 
-__all__ = ["SparseProjection", "SubspaceResult", "subspace_compress", "decode_subspace"]
+__all__ = ["SparseProjection", "SubspaceResult", "subspace_compress", "decode_subspace", "search_steps"]
+
+
+def search_steps(n_dims: int, n_levels: int, steps: int) -> int:
+    """The training steps of ``subspace_compress``'s search: each dimension trains ``steps`` (its float phase shared by
+    every codebook size, then the first size's quantization-aware third); each further size repeats that third."""
+    return n_dims * (steps + (n_levels - 1) * (steps - max(1, 2 * steps // 3)))
 
 
 class SparseProjection:
@@ -138,7 +144,7 @@ def _code(z: torch.Tensor, codebook: torch.Tensor, levels: int) -> tuple[torch.T
     counts = torch.bincount(sym, minlength=len(book)).tolist()
     d = len(z)
     bits_codebook = math.ceil(math.log2(levels + 1)) + 32 * len(book)
-    bits_counts = (len(book) - 1) * math.ceil(math.log2(d + 1))
+    bits_counts = count_bits(len(book), d)
     bits_symbols = arithmetic_code_length(sym, np.asarray(counts, dtype=np.int64))
     return sym, book, counts, bits_codebook, bits_counts, bits_symbols
 
@@ -170,7 +176,7 @@ def subspace_compress(init_module: nn.Module, x: torch.Tensor, y: torch.Tensor, 
     float_steps = max(1, 2 * steps // 3)
     schedule = lambda i: lr * 0.5 * (1 + math.cos(math.pi * i / steps))  # noqa: E731
     rows: list[SubspaceResult] = []
-    done, total = 0, len(dims) * steps + len(dims) * (len(levels) - 1) * (steps - float_steps)
+    done, total = 0, search_steps(len(dims), len(levels), steps)
 
     def batch(gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.randint(n, (min(batch_size, n),), generator=gen)
