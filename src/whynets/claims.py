@@ -14,14 +14,38 @@ A claim passes when every check passes, fails when any check fails, and is incon
 in units of the interval's width; |margin| < 0.5 means the interval straddles the threshold.
 
 Two more outcomes: a claim the paper says to *report, not gate* (REPORTED), and a claim this preset did not
-measure (SKIPPED, with the reason). A claim that honestly does not reproduce keeps FAIL and carries an
-``expected_failure`` reason computed from the run; then it shows as EXPECTED-FAIL and does not fail a run.
+measure (SKIPPED, with the reason).
 
-    >>> from whynets.claims import Claim, mean_check
+**Expected findings are predictions.** A claim that we expect not to reproduce at this scale declares so when
+it is built, before anything is judged: ``Claim(..., expected=Prediction(outcome=..., why=..., checks=[...]))``
+says which outcome is expected instead of the paper's, why (the scale, the estimator, the data size: words of
+the spec, never of the measurement), and the range it expects, as checks with their own intervals. Then
+
+* the paper's checks pass                                  -> PASS (the paper's effect showed after all);
+* the paper's checks fail and the prediction's checks pass -> EXPECTED-FAIL (a prediction that came true; it
+  does not fail a run);
+* the paper's checks fail and a prediction's check fails   -> FAIL (neither the paper nor our prediction);
+* the paper's checks fail and the prediction is undecided  -> INCONCLUSIVE (more seeds may decide it);
+* no prediction declared                                   -> the paper's verdict, FAIL included.
+
+Nothing attaches a reason *because* a claim failed: ``expected`` (like ``reported`` and ``skipped``) can only be
+given when the claim is built, and assigning it afterwards raises; ``tests/test_claims_can_fail.py`` also checks
+that every claim's prediction is the same whether its results show the paper's effect or not, and greps the
+experiments for excuses set after a verdict. A claim whose *premise* does not hold in our setting is not an
+expected finding: choose the setting the paper chose and check the premise as a claim of its own.
+
+    >>> from whynets.claims import Claim, Prediction, mean_check
     >>> c = Claim(id="demo/acc", source="a paper", statement="accuracy is high", paper=0.9,
     ...           checks=[mean_check("mean test acc", [0.91, 0.93, 0.92], ">=", 0.85)])
-    >>> c.verdict
-    'pass'
+    >>> c.verdict, c.status
+    ('pass', 'PASS')
+    >>> small = Claim(id="demo/acc-small", source="a paper", statement="accuracy is high", paper=0.9,
+    ...               checks=[mean_check("mean test acc", [0.61, 0.63, 0.62], ">=", 0.85)],
+    ...               expected=Prediction(outcome="accuracy 0.5-0.8", why="40 training examples, not 60000",
+    ...                                   checks=[mean_check("mean test acc", [0.61, 0.63, 0.62], "within",
+    ...                                                      (0.5, 0.8))]))
+    >>> small.status
+    'EXPECTED-FAIL'
 """
 
 from __future__ import annotations
@@ -32,7 +56,7 @@ from typing import Any, Callable, Sequence
 
 from .stats import (Interval, bootstrap_interval, exact, paired_t_interval, proportion_interval, t_interval)
 
-__all__ = ["Check", "Claim", "decide", "mean_check", "paired_check", "bootstrap_check", "rate_check",
+__all__ = ["Check", "Claim", "Prediction", "decide", "mean_check", "paired_check", "bootstrap_check", "rate_check",
            "exact_check", "direction_check", "fact_check", "status", "STATUSES"]
 
 STATUSES = ("PASS", "FAIL", "INCONCLUSIVE", "EXPECTED-FAIL", "REPORTED", "SKIPPED")
@@ -154,13 +178,54 @@ def fact_check(name: str, holds: bool, value: Any = None) -> Check:
                  verdict="pass" if holds else "fail")
 
 
+def _checks_verdict(checks: list[Check], owner: str) -> str:
+    if not checks:
+        raise ValueError(f"{owner}: no checks decide it")
+    gated = [c.verdict for c in checks]
+    if "fail" in gated:
+        return "fail"
+    return "pass" if all(v == "pass" for v in gated) else "inconclusive"
+
+
+@dataclass(kw_only=True, frozen=True)
+class Prediction:
+    """An expected finding, declared with its claim before the verdict (see the module docstring).
+
+    ``outcome``: what we expect to measure instead of the paper's result; ``why``: the reason in terms of the
+    setting (scale, estimator, data size; never a number read off the results); ``checks``: the expected range,
+    each check with its own interval. Outside that range the claim FAILS."""
+
+    outcome: str
+    why: str
+    checks: list[Check]
+
+    def __post_init__(self) -> None:
+        if len(self.outcome.strip()) < 10 or len(self.why.strip()) < 10:
+            raise ValueError("a prediction says what is expected and why, in words (outcome and why)")
+        if not self.checks:
+            raise ValueError(f"prediction {self.outcome!r}: no checks decide it; give the expected range as a check")
+
+    @property
+    def verdict(self) -> str:
+        return _checks_verdict(self.checks, f"prediction {self.outcome!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcome": self.outcome, "why": self.why, "verdict": self.verdict,
+                "criterion": " and ".join(c.criterion for c in self.checks),
+                "checks": [c.to_dict() for c in self.checks]}
+
+
+_DECLARED = ("expected", "reported", "skipped")  # what decides a claim's status besides its checks
+
+
 @dataclass(kw_only=True)
 class Claim:
     """One falsifiable statement: the paper's number beside ours, decided by its checks.
 
     ``reported``: the paper's statement is shown with its measurement but not gated (PHENOMENA says so).
-    ``skipped``: why this preset did not measure it. ``expected_failure``: why a failure is an honest
-    finding at this scale (attached only when the claim fails; computed from the run)."""
+    ``skipped``: why this preset did not measure it. ``expected``: a `Prediction` declared before the verdict
+    (an expected finding with its own range). These three are given when the claim is built and never assigned
+    afterwards (assigning raises), so no code can attach them because of a verdict."""
 
     id: str
     source: str
@@ -169,22 +234,47 @@ class Claim:
     checks: list[Check] = field(default_factory=list)
     measured: Any = None
     criterion: str | None = None
-    expected_failure: str | None = None
+    expected: Prediction | None = None
     reported: bool = False
     skipped: str | None = None
+    # TRANSITIONAL (issue #20): read by nothing, so it excuses nothing; removed once every experiment declares
+    # its expected findings as predictions.
+    expected_failure: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.expected is not None and not isinstance(self.expected, Prediction):
+            raise TypeError(f"claim {self.id}: expected must be a Prediction, got {type(self.expected).__name__}")
+        if self.expected is not None and self.reported:
+            raise ValueError(f"claim {self.id}: a reported claim is not gated, so it has no expected finding")
+        object.__setattr__(self, "_built", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _DECLARED and getattr(self, "_built", False):
+            raise AttributeError(f"claim {self.id}: {name!r} is declared when the claim is built (before its "
+                                 "verdict), never assigned afterwards")
+        object.__setattr__(self, name, value)
+
+    @property
+    def paper_verdict(self) -> str:
+        """The verdict of the paper's checks alone."""
+        return _checks_verdict(self.checks, f"claim {self.id}")
 
     @property
     def verdict(self) -> str:
+        """pass | fail | inconclusive | reported | skipped. A failed claim whose declared prediction passes keeps
+        "fail" (its status is EXPECTED-FAIL); one whose prediction is undecided is "inconclusive"."""
         if self.skipped:
             return "skipped"
-        if not self.checks:
-            raise ValueError(f"claim {self.id}: no checks decide it")
-        gated = [c.verdict for c in self.checks]
+        paper = self.paper_verdict
         if self.reported:
             return "reported"
-        if "fail" in gated:
-            return "fail"
-        return "pass" if all(v == "pass" for v in gated) else "inconclusive"
+        if paper == "fail" and self.expected is not None and self.expected.verdict == "inconclusive":
+            return "inconclusive"
+        return paper
+
+    @property
+    def status(self) -> str:
+        return status(self.to_dict())
 
     @property
     def passed(self) -> bool:
@@ -194,7 +284,10 @@ class Claim:
     def resolvable(self) -> bool:
         """Inconclusive only through an interval check, which more seeds can narrow? (A per-seed direction check
         that some seeds contradict gets no easier with more seeds.)"""
-        return self.verdict == "inconclusive" and any(c.verdict == "inconclusive" and c.op != "all" for c in self.checks)
+        if self.verdict != "inconclusive":
+            return False
+        deciding = self.expected.checks if self.paper_verdict == "fail" else self.checks  # type: ignore[union-attr]
+        return any(c.verdict == "inconclusive" and c.op != "all" for c in deciding)
 
     @property
     def margin(self) -> float | None:
@@ -210,8 +303,17 @@ class Claim:
              "checks": [c.to_dict() for c in self.checks]}
         if self.skipped:
             d["skipped"] = self.skipped
-        if self.expected_failure and verdict in ("fail", "inconclusive"):
-            d["expected_failure"] = self.expected_failure
+        if self.reported:
+            d["reported"] = True
+            d["checks_verdict"] = self.paper_verdict
+        if self.expected is not None and not self.skipped:
+            d["expected"] = self.expected.to_dict()
+            pv = d["expected"]["verdict"]
+            if self.paper_verdict == "fail" and pv != "fail":  # the note the tables list expected findings by
+                came = "came true" if pv == "pass" else "is undecided"
+                d["expected_failure"] = (f"predicted: {self.expected.outcome} ({self.expected.why}); the prediction "
+                                         f"{came}: " + "; ".join(f"{c['criterion']} ({c['verdict']})"
+                                                                 for c in d["expected"]["checks"]))
         return d
 
 
@@ -224,7 +326,7 @@ def _measured(checks: list[Check]) -> Any:
 def status(claim: dict[str, Any]) -> str:
     """PASS | FAIL | INCONCLUSIVE | EXPECTED-FAIL | REPORTED | SKIPPED for a claim record (a dict)."""
     verdict = claim.get("verdict") or ("pass" if claim.get("passed") else "fail")
-    if verdict == "fail" and claim.get("expected_failure"):
-        return "EXPECTED-FAIL"
+    if verdict == "fail" and (claim.get("expected") or {}).get("verdict") == "pass":
+        return "EXPECTED-FAIL"  # a declared prediction that came true
     return {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "reported": "REPORTED",
             "skipped": "SKIPPED"}[verdict]

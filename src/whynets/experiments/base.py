@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from whynets.claims import (Check, Claim, bootstrap_check, direction_check, exact_check, fact_check, mean_check,
-                            paired_check, rate_check)
+from whynets.claims import (Check, Claim, Prediction, bootstrap_check, direction_check, exact_check, fact_check,
+                            mean_check, paired_check, rate_check)
 from whynets.spec import Spec, SpecError
 
-__all__ = ["Experiment", "Claim", "Check", "Context", "mean", "std", "mean_check", "paired_check", "bootstrap_check",
+__all__ = ["Experiment", "Claim", "Check", "Prediction", "Context", "mean", "std", "mean_check", "paired_check", "bootstrap_check",
            "rate_check", "exact_check", "direction_check", "fact_check"]
 
 

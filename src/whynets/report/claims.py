@@ -50,7 +50,13 @@ def fmt_margin(margin: float | None) -> str:
 
 
 def _checks_text(claim: dict[str, Any], sep: str) -> str:
-    return sep.join(f"{c['criterion']}: {fmt_interval(c)} ({c['verdict']})" for c in claim.get("checks", []))
+    """The paper's checks, then the declared prediction's (an expected finding, declared before the verdict)."""
+    rows = [f"{c['criterion']}: {fmt_interval(c)} ({c['verdict']})" for c in claim.get("checks", [])]
+    expected = claim.get("expected")
+    if expected:
+        rows += [f"predicted instead ({expected['outcome']}): {c['criterion']}: {fmt_interval(c)} ({c['verdict']})"
+                 for c in expected["checks"]]
+    return sep.join(rows)
 
 
 def markdown_table(claims: list[dict[str, Any]], wall: dict[str, float] | None = None,
