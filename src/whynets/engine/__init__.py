@@ -20,11 +20,12 @@ from .optim import lr_at, make_optimizer
 from .padding import padded_population, width_buckets
 from .population import Population, member_generator, mix_seed
 from .state import TrainState, load_state, save_state
-from .train import LOSSES, TrainResult, TrainSpec, eval_steps, evaluate, evaluate_rows, loss_for, member_loss, train
+from .train import LOSSES, TrainResult, TrainSpec, eval_steps, evaluate, evaluate_rows, loss_for, member_loss, per_example_outcomes, train
 
 __all__ = ["Population", "TrainSpec", "TrainResult", "TrainState", "train", "evaluate", "eval_steps", "member_loss",
            "mix_seed", "member_generator", "population_for", "padded_population", "width_buckets", "make_optimizer",
            "lr_at", "resolve_device", "configure_threads", "save_state", "load_state", "loss_for", "evaluate_rows",
+           "per_example_outcomes",
            "LOSSES"]
 
 

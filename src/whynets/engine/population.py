@@ -11,6 +11,14 @@ matmuls on the stacked weights (convolutions by im2col), with a fused linear lay
 the weight gradient in the weight's layout. It is tested against every member run as a plain module
 (logits and gradients). Models with active dropout train through vmap, which draws each member's noise.
 
+Any other module runs through vmap when vmap can batch it; one that it cannot (recurrent cells such as
+``nn.GRU``/``nn.LSTM``, ops without a batching rule, data-dependent control flow) is detected on the first call by a
+tiny forward and backward pass under vmap, and its members then run one by one through the same
+``functional_call`` (``mode == "loop"``; ``vmap_error`` says why). BatchNorm members always run one by one (their
+running statistics are updated in place, which vmap cannot batch); ``recalibrate_norm`` recomputes those statistics
+from data for the current weights (after pruning, rewinding or re-training: dead channels otherwise keep a collapsed
+running variance that amplifies any mismatch).
+
 Randomness is explicit: member k is initialized from ``Generator().manual_seed(mix(seed_k, "init"))``,
 so a member's initial weights do not depend on K or on its neighbours.
 """
@@ -18,6 +26,7 @@ so a member's initial weights do not depend on K or on its neighbours.
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Callable, Sequence
 
 import torch
@@ -160,8 +169,12 @@ class Population:
             raise ValueError(f"vectorize must be auto, vmap or loop, got {vectorize!r}")
         # BatchNorm updates its running statistics in place, which vmap cannot batch: such members run one by one
         # (same function, same recipe), each with its own slice of the stacked buffers
-        has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats for m in self.base.modules())
-        self.mode = ("loop" if has_bn else "vmap") if vectorize == "auto" else vectorize
+        self.has_norm_stats = any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+                                  for m in self.base.modules())
+        self.mode = ("loop" if self.has_norm_stats else "vmap") if vectorize == "auto" else vectorize
+        # "auto" + vmap: checked on the first call (``_vmap_works``); an explicit "vmap" is trusted
+        self._vmap_checked = vectorize != "auto" or self.mode == "loop"
+        self.vmap_error: str | None = None
 
     @classmethod
     def build(cls, factory: Callable[[torch.Generator], nn.Module], seeds: Sequence[int],
@@ -184,6 +197,88 @@ class Population:
 
     def _forward_one(self, params, buffers, x):
         return functional_call(self.base, (params, buffers), (x,))
+
+    def _forward_loop(self, x: torch.Tensor, per_member: bool) -> torch.Tensor:
+        return torch.stack([self._forward_one({n: t[k] for n, t in self.params.items()},
+                                              {n: t[k] for n, t in self.buffers.items()},
+                                              x[k] if per_member else x) for k in range(self.size)])
+
+    def _forward_vmap(self, params, buffers, x: torch.Tensor, per_member: bool) -> torch.Tensor:
+        randomness = "different" if self.training else "error"
+        fn = vmap(self._forward_one, in_dims=(0, 0, 0 if per_member else None), randomness=randomness)
+        return fn(params, buffers, x)
+
+    def _vmap_works(self, x: torch.Tensor, per_member: bool) -> bool:
+        """Once per population: can vmap batch this module, forward and backward? A tiny probe (two examples, the
+        buffers copied, the caller's RNG untouched) decides; if it fails, the members run one by one. An error that
+        the plain member-by-member forward raises too is the model's own and is raised as it is."""
+        if self._vmap_checked:
+            return self.mode == "vmap"
+        self._vmap_checked = True
+        probe = x[:, :2] if per_member else x[:2]
+        devices = [self.device] if self.device.type == "cuda" else []
+        try:
+            with torch.random.fork_rng(devices=devices), torch.enable_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch's "performance drop" notes about its own batching fallbacks
+                out = self._forward_vmap(self.params, {n: t.clone() for n, t in self.buffers.items()}, probe, per_member)
+                leaves = [p for p in self.params.values() if p.requires_grad]
+                if leaves and out.requires_grad:
+                    torch.autograd.grad(out.float().sum(), leaves, allow_unused=True)
+            return True
+        except Exception as err:  # noqa: BLE001 - any failure of vmap's batching: fall back, and say why
+            text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            self.vmap_error = f"{type(err).__name__}: {text[:200]}"
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            saved = {n: t.clone() for n, t in self.buffers.items()}
+            try:
+                self._forward_loop(probe, per_member)  # the model's own error, if it has one, surfaces here
+            finally:
+                for n, t in self.buffers.items():
+                    t.copy_(saved[n])
+        self.mode = "loop"
+        return False
+
+    @torch.no_grad()
+    def recalibrate_norm(self, x: torch.Tensor, chunk: int = 1000, per_member: bool = False) -> bool:
+        """Recompute every BatchNorm layer's running mean and variance for the current weights: reset, then the
+        cumulative average over ``x`` in chunks of ``chunk`` examples (BatchNorm in training mode, every other
+        layer — dropout — in eval mode; torch's ``momentum=None`` rule, as ``torch.optim.swa_utils.update_bn``).
+        ``x`` is shared (n, ...) or, with ``per_member``, one set per member (K, n, ...). Returns False when the
+        module has no such statistics."""
+        if not self.has_norm_stats:
+            return False
+        norms = [m for m in self.base.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+                 and m.track_running_stats]
+        saved = [(m, m.momentum, m.training) for m in norms]
+        was_training = self.base.training
+        self.base.eval()
+        for m in norms:
+            m.momentum = None
+            m.train()
+        try:
+            for name, t in self.buffers.items():
+                leaf = name.rsplit(".", 1)[-1]
+                if leaf == "running_mean":
+                    t.zero_()
+                elif leaf == "running_var":
+                    t.fill_(1.0)
+                elif leaf == "num_batches_tracked":
+                    t.zero_()
+            n = x.shape[1] if per_member else x.shape[0]
+            for k in range(self.size):
+                params = {name: t[k] for name, t in self.params.items()}
+                buffers = {name: t[k] for name, t in self.buffers.items()}
+                for i in range(0, n, chunk):
+                    if min(chunk, n - i) < 2 and i > 0:
+                        break  # a last chunk of one example has no variance to average
+                    xb = x[k, i:i + chunk] if per_member else x[i:i + chunk]
+                    self._forward_one(params, buffers, xb)
+        finally:
+            for m, momentum, training in saved:
+                m.momentum = momentum
+                m.train(training)
+            self.base.train(was_training)
+        return True
 
     def _forward_stacked(self, x: torch.Tensor, per_member: bool) -> torch.Tensor:
         """The fast path (MLP, CNN1d): batched matmuls on the stacked weights instead of vmap; the same
@@ -223,13 +318,9 @@ class Population:
         """Logits (K, B, C). ``x`` is shared (B, ...) or, with ``per_member``, one batch per member (K, B, ...)."""
         if self._plan is not None and not (self.training and self._dropout):
             return self._forward_stacked(x, per_member)
-        if self.mode == "loop":
-            return torch.stack([self._forward_one({n: t[k] for n, t in self.params.items()},
-                                                  {n: t[k] for n, t in self.buffers.items()},
-                                                  x[k] if per_member else x) for k in range(self.size)])
-        randomness = "different" if self.training else "error"
-        fn = vmap(self._forward_one, in_dims=(0, 0, 0 if per_member else None), randomness=randomness)
-        return fn(self.params, self.buffers, x)
+        if self.mode == "loop" or not self._vmap_works(x, per_member):
+            return self._forward_loop(x, per_member)
+        return self._forward_vmap(self.params, self.buffers, x, per_member)
 
     def member(self, k: int) -> nn.Module:
         """Member k as an ordinary ``nn.Module`` (a copy), for instruments and for saving."""

@@ -6,7 +6,11 @@
 * With ``fit_acc`` each member's first (checked) step with that full-train-set accuracy is recorded as
   its ``fit_step``; with ``stop_at_fit`` the member is then frozen, so its result does not depend on
   its neighbours' progress.
-* Measurements run at log-spaced steps (``eval_points``) or every ``eval_every`` steps.
+* Measurements run at log-spaced steps (``eval_points``) or every ``eval_every`` steps. A model with BatchNorm
+  running statistics has them recomputed from the training data for the current weights before every measurement
+  (``Population.recalibrate_norm``): after pruning or rewinding, a channel that a mask killed otherwise keeps a
+  collapsed running variance, and evaluation divides a tiny mismatch by it. Training itself uses batch statistics,
+  so this changes what is measured, not how the weights move.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from .optim import OPTIMIZERS, SCHEDULES, lr_at, make_optimizer
 from .population import Population, mix_seed
 from .state import TrainState, load_state, save_state
 
-__all__ = ["TrainSpec", "TrainResult", "train", "evaluate", "eval_steps", "member_loss", "loss_for", "LOSSES"]
+__all__ = ["TrainSpec", "TrainResult", "train", "evaluate", "per_example_outcomes", "eval_steps", "member_loss", "loss_for", "LOSSES"]
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,29 @@ def evaluate(pop: Population, x: torch.Tensor, y: torch.Tensor, loss: str, n_cla
 
 
 @torch.no_grad()
+def per_example_outcomes(pop: Population, x: torch.Tensor, y: torch.Tensor, chunk: int | None = None) -> list[list]:
+    """Per member, how it did on each example of (x, y), in eval mode — what comparisons paired on the same test
+    examples need: for integer labels the indices of the examples it gets wrong; for float targets the squared
+    error of each example (summed over outputs)."""
+    chunk = chunk or eval_chunk()
+    was_training = pop.training
+    pop.eval()
+    parts = []
+    for i in range(0, len(y), chunk):
+        logits, yb = pop(x[i:i + chunk]), y[i:i + chunk]
+        if yb.is_floating_point():
+            target = yb.unsqueeze(-1) if yb.dim() == 1 else yb
+            parts.append(((logits - target.to(logits.dtype)) ** 2).sum(-1))
+        else:
+            parts.append(logits.argmax(-1) != yb)
+    pop.train(was_training)
+    table = torch.cat(parts, 1).cpu()
+    if y.is_floating_point():
+        return [row.double().tolist() for row in table]
+    return [row.nonzero().flatten().tolist() for row in table]
+
+
+@torch.no_grad()
 def evaluate_rows(pop: Population, x: torch.Tensor, y: torch.Tensor, rows: torch.Tensor, loss: str, n_classes: int,
                   chunk: int = 256, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Like ``evaluate``, but member k is measured on its own rows ``rows[k]`` of (x, y)."""
@@ -319,6 +346,8 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
                              temperature=spec.temperature)
 
     def record(step: int, check: bool = True) -> None:
+        if pop.has_norm_stats:
+            pop.recalibrate_norm(data.x if member_rows is None else data.x[member_rows], per_member=member_rows is not None)
         tr_loss, tr_acc = train_metrics()
         te_loss, te_acc = evaluate(pop, data.x_test, data.y_test, loss_for(spec.loss, data.y_test), data.n_classes,
                                    temperature=spec.temperature)

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 import torch
 
 from whynets.data import Dataset, DataSpec, load
-from whynets.engine import Population, TrainSpec, padded_population, population_for, train
+from whynets.engine import Population, TrainSpec, padded_population, population_for, per_example_outcomes, train
 from whynets.engine.state import CheckpointError, TrainState, load_state, save_state
 from whynets.models import ModelSpec
 from whynets.probes import Probe
@@ -75,7 +75,8 @@ class Context:
               probe: Probe | None = None, widths: Sequence[int] | None = None, until: int | None = None,
               parent: dict[str, Any] | None = None, spawn: Sequence[int] | None = None,
               keep_state: bool = False, masks: dict[str, torch.Tensor] | None = None,
-              member_rows: torch.Tensor | None = None, fresh_optimizer: bool = False) -> dict[str, Any]:
+              member_rows: torch.Tensor | None = None, fresh_optimizer: bool = False,
+              outcomes: bool = False) -> dict[str, Any]:
         """A cell that trains a population (one member per seed) with checkpoints and a progress bar.
 
         ``widths``: member k is the width-``widths[k]`` MLP of ``model`` padded to the widest (``seeds`` then has
@@ -88,7 +89,7 @@ class Context:
             raise TypeError("ctx.train takes a DataSpec (so the data enter the cell key); put transforms in DataSpec")
         seeds = [int(s) for s in seeds]
         plain = (widths is None and until is None and parent is None and spawn is None and not keep_state
-                 and masks is None and member_rows is None)
+                 and masks is None and member_rows is None and not outcomes)
         if plain and self.seed_block and len(seeds) > self.seed_block:
             # members do not depend on their neighbours, so the seeds train in fixed blocks, each its own cell: a run
             # with more seeds reuses the blocks it shares (the split depends on the seeds alone, not on the store)
@@ -99,7 +100,7 @@ class Context:
         key = cell_key(label, kind="train", model=model, data=data, train=spec, seeds=seeds, probe=probe,
                        widths=None if widths is None else [int(w) for w in widths], until=until, parent=parent_key,
                        spawn=None if spawn is None else [int(m) for m in spawn], masks=masks, rows=member_rows,
-                       fresh=fresh_optimizer or None)
+                       fresh=fresh_optimizer or None, outcomes=outcomes or None)
         keep = keep_state or until is not None
 
         def run(cell_dir: Path) -> dict[str, Any]:
@@ -140,6 +141,8 @@ class Context:
                     pop = self._population(model, ds, seeds, widths)
                     result = train(pop, ds, spec, checkpoint=ckpt, **kwargs)
             out = result.to_dict()
+            if outcomes:
+                out["test_outcomes"] = per_example_outcomes(pop, ds.x_test, ds.y_test)
             if keep:
                 save_state(result.state, cell_dir / STATE_FILE)
                 out["state_file"] = STATE_FILE
