@@ -11,11 +11,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import data, engine, experiments, measure, models, solvers  # noqa: E402
+from . import data, engine, experiments, kernels, measure, models, solvers  # noqa: E402
 from .engine import Population  # noqa: E402
 from .runner import run  # noqa: E402
 
-__all__ = ["run", "diagnose", "experiments", "measure", "solvers", "data", "models", "engine", "Population",
+__all__ = ["run", "diagnose", "experiments", "measure", "kernels", "solvers", "data", "models", "engine", "Population",
            "__version__"]
 
 
