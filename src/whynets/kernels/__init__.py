@@ -20,13 +20,18 @@ module, and finite-width corrections.
 * ``empirical_ntk(model, x1, x2)`` — any ``nn.Module``; Jacobian contraction or NTK-vector products chosen by cost.
 * ``finite_width`` — Roberts, Yaida & Hanin's output kurtosis at depth L and width n, exact and by Monte Carlo.
 * ``meanfield`` — mean-field signal propagation (q*, c*, χ₁, depth scales, the critical line) and random-net Jacobian
-  singular values; ``complexity`` — Lempel–Ziv complexity and the Boolean functions random networks compute.
+  singular values; ``complexity`` — Lempel–Ziv complexity and the Boolean functions random networks compute;
+  ``expressivity`` — exact linear pieces of 1-D ReLU nets (Telgarsky's sawtooth) and trajectory lengths (Raghu et al.).
 """
 
 from __future__ import annotations
 
 from .meanfield import *  # noqa: F401,F403
 from .meanfield import __all__ as _meanfield_all
+from .complexity import *  # noqa: F401,F403
+from .complexity import __all__ as _complexity_all
+from .expressivity import *  # noqa: F401,F403
+from .expressivity import __all__ as _expressivity_all
 
 from . import finite_width
 from .activations import Activation, KernelSpecError, erf, get_activation, piecewise_linear, quadrature
@@ -40,4 +45,5 @@ from .networks import finite_network
 __all__ = ["nngp", "ntk", "kernels", "Kernels", "gp_posterior", "ntk_predict", "Posterior", "empirical_ntk",
            "ntk_costs", "finite_network", "architecture", "Architecture", "Activation", "get_activation",
            "piecewise_linear", "erf", "quadrature", "plan_blocks", "plan_for", "BlockPlan", "DEFAULT_BUDGET",
-           "KernelMemoryError", "KernelSpecError", "EmpiricalNTKError", "finite_width", *_meanfield_all]
+           "KernelMemoryError", "KernelSpecError", "EmpiricalNTKError", "finite_width", *_meanfield_all,
+           *_complexity_all, *_expressivity_all]

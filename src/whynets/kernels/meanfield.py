@@ -250,7 +250,7 @@ def critical_sigma_w2(act: Activation, sigma_b2: float, bracket: tuple[float, fl
     lo, hi = bracket
     if f(lo) > 0 or f(hi) < 0:
         raise ValueError(f"χ₁ = 1 is not crossed for σ_w² in {bracket} at σ_b² = {sigma_b2} ({act}); widen the bracket")
-    return float(brentq(f, lo, hi, xtol=1e-12, rtol=1e-12))
+    return float(brentq(f, lo, hi, xtol=1e-10, rtol=1e-12, maxiter=500))
 
 
 def critical_line(act: Activation, sigma_b2s, nodes: int = 100) -> list[float]:
