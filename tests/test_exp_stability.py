@@ -33,6 +33,11 @@ def test_smoke_run_records_claims_and_figure(smoke):
     # 2αL/b in a step whose batch holds the differing example, and shrinks otherwise
     assert all(d <= b for row, b in zip(cv["divergence"], cv["bound"]) for d in row)
     assert claims["stability/convex-divergence-bound"]["verdict"] == "pass"
+    # the MLP conditions (n 50, 100 at lr .05; lr .1 at n 100) at one step count; the base one is the time-course run
+    conds = {(c["n"], c["lr"]): c for c in record["results"]["mlp_conditions"]}
+    assert set(conds) == {(50, 0.05), (100, 0.05), (100, 0.1)}
+    assert conds[100, 0.05]["divergence"] == record["results"]["mlp"]["divergence"][-1][:4]
+    assert all(c["steps"] == record["spec"]["mlp_train"]["steps"] and len(c["gap"]) == 4 for c in conds.values())
 
 
 def test_softmax_constants_by_hand_and_attained():

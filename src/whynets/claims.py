@@ -303,7 +303,7 @@ class Claim:
              "checks": [c.to_dict() for c in self.checks]}
         if self.skipped:
             d["skipped"] = self.skipped
-        if self.reported:
+        if self.reported and not self.skipped:
             d["reported"] = True
             d["checks_verdict"] = self.paper_verdict
         if self.expected is not None and not self.skipped:

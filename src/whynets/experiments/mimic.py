@@ -1,10 +1,13 @@
 """mimic — Ba & Caruana 2014, "Do deep nets really need to be deep?": shallow students that mimic a deep teacher.
 
-A one-hidden-layer MLP trained to regress a deep teacher's logits on a large *transfer set* (inputs the teacher
-labels, no true labels needed) closes most of the gap between a shallow net trained on the labels and the deep
-teacher; the same student mimicking the teacher on the training inputs alone does not (Buciluǎ, Caruana &
-Niculescu-Mizil 2006, quoted by Ba & Caruana: compression works best when the unlabeled set is much larger
-than the train set).
+A one-hidden-layer MLP trained to regress a deep teacher's logits closes much of the gap between a shallow net
+trained on the labels and the deep teacher. On TIMIT (Table 1) the mimic nets were trained on the same 1.1M
+training frames as the teacher, and beat the label-trained nets there; on CIFAR-10 the transfer set added ~1M
+unlabeled images (80 Million Tiny Images) to the 50k training images. Buciluǎ, Caruana & Niculescu-Mizil 2006:
+compression works best when the unlabeled set is much larger than the train set (they generate synthetic inputs).
+So two claims: the transfer-set mimic beats the labels by >= 10 points (CIFAR-10's setting; our calibrated
+threshold), and the training-set mimic beats the labels (TIMIT's setting), which with 4000 training inputs we
+predict it does not (a declared prediction: within ±2 points; see ``claims``).
 
 Here, on MNIST-1D:
 
@@ -47,7 +50,8 @@ from whynets.plotting import plt, save_figure
 from whynets.spec import Spec, SpecError
 from whynets.stats import contrast_interval
 
-from .base import Check, Claim, Experiment, direction_check, mean, mean_check, paired_check, rate_check, std
+from .base import (Check, Claim, Experiment, Prediction, direction_check, mean, mean_check, paired_check,
+                   rate_check, std)
 
 __all__ = ["MimicSpec", "EXPERIMENT", "train_teacher", "transfer_files", "teacher_logits", "mlp_params",
            "run", "claims", "figures"]
@@ -55,13 +59,19 @@ __all__ = ["MimicSpec", "EXPERIMENT", "train_teacher", "transfer_files", "teache
 SOURCE = "Ba & Caruana 2014, Do deep nets really need to be deep?"
 LOSSES = ("kl", "mse")
 MIMIC_KINDS = ("transfer", "train-only")
-# Table 1 (TIMIT phone error rate, %; lower is better): one-hidden-layer nets on the labels and mimicking the
-# teacher (ECNN: an ensemble of 9 CNNs); SNN-8k has ~12M parameters, SNN-400k ~180M, the DNN 2k-2k-2k ~12M
-PAPER_TIMIT = {"TIMIT PER, SNN-8k: labels → mimic": "23.1 → 21.6", "SNN-400k: labels → mimic": "23.6 → 20.0",
-               "DNN": 21.9, "CNN": 19.5, "ECNN teacher": 18.5}
-# Table 2 (CIFAR-10), in the paper's words: the shallow mimic of the teacher CNN (SNN-CNN-MIMIC-30k) is about as
-# accurate as CNNs with several convolution and pooling layers; mimicking the CNN ensemble adds another 0.9%
-CAL_TRAIN_ONLY = {"cal. MNIST-1D: labels → mimic on the training set only": "60.0 → 60.8"}
+# Table 1 (TIMIT phone error rate, %; lower is better): one-hidden-layer nets trained on the labels and trained to
+# mimic the teacher (ECNN, an ensemble of 9 CNNs) on the same 1.1M TIMIT TRAINING frames (no extra unlabeled data for
+# TIMIT). Not verified here: the stored copies of the paper hold only its first page (search, 2026-12).
+PAPER_TIMIT = {"Ba & Caruana Table 1 (TIMIT PER %, mimic on the training frames; not verified here)":
+               {"SNN-8k: labels → mimic": "23.1 → 21.6", "SNN-400k: labels → mimic": "23.6 → 20.0", "ECNN teacher": 18.5}}
+# CIFAR-10 (§ on CIFAR-10, Table 2): the mimic nets trained on the 50k training images PLUS ~1M unlabeled images from
+# the 80 Million Tiny Images set, labeled by the teacher. The table's numbers are not in the stored copies.
+PAPER_CIFAR = ("Ba & Caruana, CIFAR-10: shallow mimics trained on 50k labeled + ~1M unlabeled images (80M Tiny Images) "
+               "reach the accuracy of CNNs with several convolution layers (Table 2 not found in the stored copies)")
+CALIBRATION = "our calibration (PHENOMENA pilot, MNIST-1D)"
+# The smallest relative error reduction of Table 1 (SNN-8k: (23.1 − 21.6) / 23.1 = 6.5%) on our label-trained
+# students' ~31% error (quick: 68.8% accuracy) is 2 points: the least gain the paper's training-set effect implies.
+MIN_TRAIN_ONLY_GAIN = 2.0
 
 
 @dataclass(frozen=True)
@@ -203,21 +213,28 @@ def claims(results: dict[str, Any], spec: MimicSpec) -> list[Claim]:
     """Paired over student seeds (member k of every condition starts from the same weights), at the widest student
     (Ba & Caruana's claim is about shallow nets with enough hidden units); every width's gain is in ``measured``.
 
-    * the teacher: >= 90% on the 1000 test signals (Clopper-Pearson; the baselines CNN band, cal. .93-.945);
-    * transfer-set mimic >= labels + 10 points (PHENOMENA), and above the labels in every seed;
-    * training-set-only mimic <= labels + 3 points (PHENOMENA), as the mean over widths with the seed noise pooled
-      over widths (the difference is near 0 at every width, so one width's 3-seed interval is ~±3 points wide);
+    * the teacher: >= 90% on the 1000 test signals (Clopper-Pearson; the baselines CNN band, cal. .93-.945), and
+      >= 10 points above the label-trained widest student: the premise of a 10-point mimic gain;
+    * transfer-set mimic (the training inputs plus 5x as many NEW unlabeled inputs, as Ba & Caruana's CIFAR-10
+      set) >= labels + 10 points (PHENOMENA, our calibration), and above the labels in every seed;
+    * training-set-only mimic (Ba & Caruana's TIMIT setting) > labels + 2 points (Table 1's smallest gain, 6.5% of
+      the error) as the mean over widths with the seed noise pooled over widths; declared prediction: with 4000
+      training inputs (not 1.1M frames) the gain is within ±2 points: too few inputs to convey the teacher's
+      function beyond the labels (Buciluǎ et al. 2006 generate synthetic inputs for that reason);
     * reported: the share of the teacher-labels gap the transfer-set mimic closes ("most of the gap");
-    * the same >= 10 points for Ba & Caruana's logit regression (loss mse), where ``losses`` has it.
+    * the same for Ba & Caruana's logit regression (loss mse), where ``losses`` has it.
     """
     w, t = max(results["widths"]), results["teacher"]
     labels = _acc(results, "labels", w)
-    out = [Claim(id="mimic/teacher-accurate", source=SOURCE + "; teacher: MNIST-1D ConvBase",
-                 statement="the deep (convolutional) teacher is accurate",
-                 paper={"MNIST-1D paper CNN": 94.0, "cal": "93-94.5"},
-                 measured={"test_acc": t["test_acc"], "acc_on_new_signals": t["acc_on_new"]},
+    out = [Claim(id="mimic/teacher-accurate", source=SOURCE + "; teacher: MNIST-1D ConvBase (Greydanus & Kobak, "
+                 "Table 1)", statement="the deep (convolutional) teacher is accurate, and 10 points above the shallow "
+                 "student trained on the labels (the premise of a 10-point mimic gain)",
+                 paper={"MNIST-1D paper CNN (Greydanus & Kobak, Table 1)": 94.0, CALIBRATION: "93-94.5"},
+                 measured={"test_acc": t["test_acc"], "acc_on_new_signals": t["acc_on_new"], "labels": mean(labels)},
                  checks=[rate_check("teacher test accuracy (share of test signals)", t["correct"], t["n_test"], ">=",
-                                    0.90)])]
+                                    0.90),
+                         mean_check(f"teacher acc − acc(labels, width {w}) (points)",
+                                    [t["test_acc"] - a for a in labels], ">=", 10.0)])]
     gap = t["test_acc"] - mean(labels)
     for loss in LOSSES:
         transfer, train_only = _acc(results, f"transfer/{loss}", w), _acc(results, f"train-only/{loss}", w)
@@ -225,40 +242,46 @@ def claims(results: dict[str, Any], spec: MimicSpec) -> list[Claim]:
         what = "T²·KL at T = 2" if loss == "kl" else "L2 regression on the logits, Ba & Caruana's loss"
         if transfer is None:
             why = f"loss {loss} is not in this preset's losses (run --preset full)"
-            out += [Claim(id=f"mimic/transfer-closes-gap{tag}", source=SOURCE, paper=PAPER_TIMIT, skipped=why,
+            out += [Claim(id=f"mimic/transfer-closes-gap{tag}", source=SOURCE, paper=PAPER_CIFAR, skipped=why,
                           statement=f"mimic ({what}) on a large transfer set beats training on the labels"),
-                    Claim(id=f"mimic/training-set-only{tag}", source=SOURCE, paper=CAL_TRAIN_ONLY, skipped=why,
-                          statement=f"mimic ({what}) on the training inputs alone gains little over the labels")]
+                    Claim(id=f"mimic/training-set-only{tag}", source=SOURCE, paper=PAPER_TIMIT, skipped=why,
+                          statement=f"mimic ({what}) on the training inputs alone beats training on the labels")]
             continue
         gains = {str(v): mean(_acc(results, f"transfer/{loss}", v)) - mean(_acc(results, "labels", v))
                  for v in results["widths"]}
-        gain = paired_check(f"acc(transfer mimic) − acc(labels), width {w} (points)", transfer, labels, ">=", 10.0)
-        fail = None
-        if gain.verdict == "fail" and gap < 10:
-            fail = (f"the teacher ({t['test_acc']:.1f}%) is only {gap:.1f} points above the label-trained width-{w} "
-                    "student: a mimic cannot gain 10 points on a teacher that is not 10 points better")
-        out.append(Claim(id=f"mimic/transfer-closes-gap{tag}", source=SOURCE + ", Table 1 (TIMIT), Table 2 (CIFAR-10)",
-                         statement=f"a one-hidden-layer student mimicking the teacher ({what}) on a transfer set of "
-                                   f"{results['transfer']['n']['transfer']} inputs beats the same student trained on "
-                                   "the labels",
-                         paper={**PAPER_TIMIT, "cal. MNIST-1D: labels → mimic (60k)": "60.0 → 81.6"},
-                         expected_failure=fail,
+        n = results["transfer"]["n"]
+        out.append(Claim(id=f"mimic/transfer-closes-gap{tag}", source=SOURCE + ", CIFAR-10 (extra unlabeled inputs); "
+                         "Buciluǎ et al. 2006", statement=f"a one-hidden-layer student mimicking the teacher ({what}) "
+                         f"on a transfer set of {n['transfer']} inputs ({n['new']} of them new, unlabeled) beats the "
+                         "same student trained on the labels by >= 10 points",
+                         paper={"Ba & Caruana 2014": PAPER_CIFAR, CALIBRATION: "labels 60.0 → mimic 81.6 (60k)"},
                          measured={"width": w, "labels": mean(labels), "transfer": mean(transfer),
                                    "teacher": t["test_acc"], "gain_per_width": gains},
-                         checks=[gain, direction_check(f"transfer mimic above labels in every seed (width {w})",
-                                                       [a > b for a, b in zip(transfer, labels)])]))
+                         checks=[paired_check(f"acc(transfer mimic) − acc(labels), width {w} (points)", transfer,
+                                              labels, ">=", 10.0),
+                                 direction_check(f"transfer mimic above labels in every seed (width {w})",
+                                                 [a > b for a, b in zip(transfer, labels)])]))
         per_width = {str(v): mean(_acc(results, f"train-only/{loss}", v)) - mean(_acc(results, "labels", v))
                      for v in results["widths"]}
-        out.append(Claim(id=f"mimic/training-set-only{tag}", source=SOURCE + " (quoting Buciluǎ et al. 2006: "
-                         "compression works best when the unlabeled set is much larger than the train set)",
-                         statement=f"mimicking the teacher ({what}) on the training inputs alone gains little over "
-                                   "the labels", paper=CAL_TRAIN_ONLY,
+        name = "mean over widths of acc(train-only mimic) − acc(labels) (points)"
+        gain = _gain_over_widths(results, loss)
+        m = MIN_TRAIN_ONLY_GAIN
+        out.append(Claim(id=f"mimic/training-set-only{tag}", source=SOURCE + ", Table 1 (TIMIT: mimic trained on the "
+                         "training frames)", statement=f"mimicking the teacher ({what}) on the training inputs alone "
+                         f"beats the same student trained on the labels (by > {m:g} points: Table 1's smallest gain, "
+                         "6.5% of the error)", paper=PAPER_TIMIT,
                          measured={"gain_per_width": per_width, "train_only_widest": mean(train_only)},
-                         checks=[Check(name="mean over widths of acc(train-only mimic) − acc(labels) (points)",
-                                       op="<=", threshold=3.0, interval=_gain_over_widths(results, loss))]))
+                         checks=[Check(name=name, op=">", threshold=m, interval=gain)],
+                         expected=Prediction(
+                             outcome=f"no gain: within ±{m:g} points of the labels",
+                             why=f"{n['train']} training inputs, not TIMIT's 1.1M frames: too few to convey the "
+                                 "teacher's function beyond the labels (Buciluǎ et al. 2006 generate extra inputs for "
+                                 "that reason); PHENOMENA's pilot: labels 60.0 → 60.8",
+                             checks=[Check(name=name, op="within", threshold=(-m, m), interval=gain)])))
         if loss == "kl":
             share = [(a - b) / gap for a, b in zip(transfer, labels)] if gap > 0 else None
-            out.append(Claim(id="mimic/gap-closed", source=SOURCE, reported=True,
+            out.append(Claim(id="mimic/gap-closed", source=SOURCE + ", Table 1 (TIMIT; not verified here)",
+                             reported=True,
                              statement="the transfer-set mimic closes most of the gap from the labels to the teacher",
                              paper={"TIMIT SNN-8k": round((23.1 - 21.6) / (23.1 - 18.5), 2),
                                     "TIMIT SNN-400k": round((23.6 - 20.0) / (23.6 - 18.5), 2)},

@@ -19,8 +19,12 @@ max_z |ℓ(w; z) − ℓ(w'; z)| over the test examples at every measurement ste
   R = max‖x̃‖₂ over all n + extra rows (``softmax_constants``: ``measure.stability``: ``logistic_constants`` of x̃,
   the binary one-output loss's R and R²/4, times √2 and 2); both are attained in a limit (p → a wrong class's
   one-hot; p = (½, ½, 0, …)). Plain SGD (momentum 0, no weight decay), constant α = ``lr_fraction`` × 2/β.
-* MLP (non-convex; Thm 3.8 does not apply): the divergence grows with the steps and tracks the generalization gap
-  (test loss − each member's loss on its own rows) over the measurement steps.
+* MLP (non-convex; Thm 3.8 does not apply; Thm 3.12 scales as 1/n and grows with the step size): compared ACROSS
+  conditions at the same step count, the training-set size n (at one step size) and the step size (at one n), which
+  move the bound's scale Σα_t/n and the generalization gap (test loss − each member's loss on its own rows)
+  independently of time. Over one run's own time course the divergence and the gap both start at 0 and grow, so
+  any two such curves correlate: that is drawn, not claimed. Quick: n in (250, 500, 1000) at lr .05 and lr in
+  (.025, .05, .1) at n = 500, the first 16 pairs each, 1000 steps.
 
     whynets run stability --preset quick
 """
@@ -29,12 +33,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from matplotlib.ticker import NullFormatter
 import torch
-from scipy.stats import spearmanr
 
 from whynets.data import DataSpec
 from whynets.engine import TrainSpec, lr_at, mix_seed
@@ -43,16 +46,15 @@ from whynets.models import ModelSpec
 from whynets.plotting import plt, save_figure
 from whynets.probes import PairDivergence
 from whynets.spec import Spec, SpecError
-from whynets.stats import Interval, t_interval
+from whynets.stats import t_interval
 
-from .base import Check, Claim, Experiment, mean_check
+from .base import Check, Claim, Experiment, mean_check, paired_check
 
 __all__ = ["StabilitySpec", "neighbouring_rows", "EXPERIMENT"]
 
 SOURCE = "Hardt, Recht & Singer 2016, Train faster, generalize better: stability of SGD"
 LOGISTIC = ModelSpec(kind="logistic")
 NETS = SOURCE + ", experiments on neural nets (parameter distance vs generalization error)"
-SPEARMAN = 0.8  # PHENOMENA.md: Spearman(divergence, gap) over the logged steps >= 0.8
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,15 @@ class StabilitySpec(Spec):
     # plain SGD, lr .05, batch 32, 1000 steps (64 epochs of 500): the train loss falls to ~.9, the gap grows to ~1
     mlp_train: TrainSpec = field(default_factory=lambda: TrainSpec(optimizer="sgd", lr=0.05, momentum=0.0,
                                                                    batch_size=32, steps=1000, eval_points=12))
+    # conditions at the same step count that move Σα_t/n, the scale of Hardt et al.'s bounds (Thm 3.8; Thm 3.12 for
+    # non-convex losses: ∝ 1/n, growing with the step size): n at mlp_train.lr, and the step size at n
+    mlp_ns: tuple[int, ...] = field(default=(250, 500, 1000), metadata={"help": "MLP conditions: training-set sizes "
+                                                                                "(at mlp_train.lr; must hold n)"})
+    mlp_lrs: tuple[float, ...] = field(default=(0.025, 0.05, 0.1), metadata={"help": "MLP conditions: step sizes "
+                                                                                     "(at n; must hold mlp_train.lr)"})
+    # 16 pairs: the paired differences between conditions have a seed sd ~5x below their size (quick, 64 pairs)
+    condition_pairs: int = field(default=16, metadata={"help": "neighbouring pairs per MLP condition (the first of "
+                                                                 "seeds)"})
 
     def validate(self) -> None:
         super().validate()
@@ -84,6 +95,12 @@ class StabilitySpec(Spec):
                             f"{self.data.n_train}")
         if not 0 < self.lr_fraction <= 1:
             raise SpecError(f"lr_fraction={self.lr_fraction}: Thm 3.8 needs α <= 2/β, a fraction in (0, 1]")
+        if self.condition_pairs < 2:
+            raise SpecError(f"stability: condition_pairs={self.condition_pairs} must be >= 2 (a paired interval)")
+        if self.n not in self.mlp_ns or self.mlp_train.lr not in self.mlp_lrs or len(self.mlp_ns) < 2 \
+                or len(self.mlp_lrs) < 2 or min(self.mlp_ns) < 2 or min(self.mlp_lrs) <= 0:
+            raise SpecError(f"stability: mlp_ns={self.mlp_ns} must hold n={self.n} and mlp_lrs={self.mlp_lrs} must "
+                            f"hold mlp_train.lr={self.mlp_train.lr}, each with >= 2 values (n >= 2, lr > 0)")
         for name in ("convex_train", "mlp_train"):
             t = getattr(self, name)
             if t.optimizer != "sgd" or t.momentum != 0 or t.weight_decay != 0:
@@ -136,6 +153,19 @@ def run(spec: StabilitySpec, ctx) -> dict[str, Any]:
                        member_rows=rows)
     mlp = ctx.train(dict(label, model="mlp"), spec.mlp, data, spec.mlp_train, seeds, probe=PairDivergence(),
                     member_rows=rows)
+    conditions, few = [], spec.seeds[:spec.condition_pairs]
+    for n, lr in _conditions(spec):
+        if (n, lr) == (spec.n, spec.mlp_train.lr):
+            r = mlp
+        else:  # the final step only: the conditions are compared at the same step count
+            r = ctx.train(dict(label, pairs=len(few), n=n, model="mlp", lr=lr), spec.mlp,
+                          replace(spec.data, n_train=n + spec.extra), replace(spec.mlp_train, lr=lr, eval_points=1),
+                          [s for s in few for _ in (0, 1)], probe=PairDivergence(),
+                          member_rows=neighbouring_rows(n, spec.extra, few)[0])
+        final = _readings(r)
+        conditions.append({"n": n, "lr": lr, "steps": spec.mlp_train.steps, "seeds": list(few),
+                           "divergence": final["divergence"][-1][:len(few)], "gap": final["gap"][-1][:len(few)],
+                           "wall_s": r["wall_s"]})
     alphas = [lr_at(s, t.steps, t.lr, t.schedule, t.warmup_steps) for s in range(t.steps)]  # α_t of each step
     div_bound = convex_divergence_bound(lip, spec.n, alphas, smoothness=beta).tolist()
     loss_bound = convex_stability_bound(lip, spec.n, alphas, smoothness=beta).tolist()
@@ -144,7 +174,13 @@ def run(spec: StabilitySpec, ctx) -> dict[str, Any]:
     out.update(lipschitz=lip, smoothness=beta, radius=radius, lr=t.lr, lr_limit=2.0 / beta, alphas=alphas,
                bound=at(div_bound), loss_bound=at(loss_bound))
     return {"n": spec.n, "pairs": len(spec.seeds), "swaps": swaps, "convex": out,
-            "mlp": dict(_readings(mlp), lr=spec.mlp_train.lr)}
+            "mlp": dict(_readings(mlp), lr=spec.mlp_train.lr), "mlp_conditions": conditions}
+
+
+def _conditions(spec: StabilitySpec) -> list[tuple[int, float]]:
+    """(n, lr) of the MLP conditions: each n at mlp_train.lr, each step size at n."""
+    out = [(n, spec.mlp_train.lr) for n in sorted(spec.mlp_ns)]
+    return out + [(spec.n, lr) for lr in sorted(spec.mlp_lrs) if lr != spec.mlp_train.lr]
 
 
 def _logged(part: dict[str, Any]) -> list[int]:
@@ -158,24 +194,27 @@ def _step_checks(name: str, part: dict[str, Any], key: str, bound_key: str) -> l
             for i in _logged(part)]
 
 
-def _spearman_check(name: str, stat: Callable[..., float], columns: list[list[float]], n_boot: int = 2000) -> Check:
-    """``stat`` of the per-step columns (rows = pairs) ± 1.96 bootstrap s.e. (pairs resampled jointly across steps;
-    clipped to [−1, 1]); a normal interval, as percentiles of a rank correlation of noisier resampled curves sit
-    below the estimate."""
-    data = np.asarray(columns, dtype=np.float64).T  # (pairs, columns)
-    rng = np.random.default_rng(0)
-    draws = [stat(*data[rng.integers(0, len(data), len(data))].T) for _ in range(n_boot)]
-    est, se = float(stat(*data.T)), float(np.nanstd(draws, ddof=1))
-    iv = Interval(est, max(-1.0, est - 1.96 * se), min(1.0, est + 1.96 * se), len(data),
-                  f"± 1.96 bootstrap s.e. ({n_boot} resamples of {len(data)} pairs)")
-    return Check(name=name, op=">=", threshold=SPEARMAN, interval=iv)
+def _condition_pairs(conditions: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Adjacent conditions on each axis, ordered (larger Σα_t/n, smaller): along n at one step size (smaller n
+    first), along the step size at one n (larger step first)."""
+    pairs = []
+    for axis, other, larger_first in (("n", "lr", False), ("lr", "n", True)):
+        groups: dict[Any, list[dict[str, Any]]] = {}
+        for c in conditions:
+            groups.setdefault(c[other], []).append(c)
+        for group in groups.values():
+            line = sorted(group, key=lambda c: c[axis], reverse=larger_first)
+            pairs += list(zip(line, line[1:]))
+    return pairs
 
 
 def claims(results: dict[str, Any], spec: StabilitySpec) -> list[Claim]:
     """The bounds hold in expectation over pairs: at every logged step the mean over pairs of reading / bound, with
-    a t-interval over pairs, must be <= 1. Spearman correlations of the mean curves over the logged steps, with a
-    bootstrap over pairs (resampled jointly across steps)."""
-    cv, ml = results["convex"], results["mlp"]
+    a t-interval over pairs, must be <= 1. The MLP is compared across conditions at the same step count (not over
+    its own time course, where divergence and gap both start at 0 and grow, so any two such curves correlate):
+    paired t-intervals over the neighbouring pairs (pair i has seed i in every condition) of the final divergence
+    and the final gap, for each adjacent pair of conditions."""
+    cv = results["convex"]
     idx = _logged(cv)
     final = len(cv["steps"]) - 1
     ratio = [float(np.mean(cv["divergence"][i])) / cv["bound"][i] for i in idx]
@@ -196,24 +235,26 @@ def claims(results: dict[str, Any], spec: StabilitySpec) -> list[Claim]:
                            "final_loss_bound": cv["loss_bound"][final], "final_gap": gap.estimate},
                  checks=_step_checks("mean max_z|ℓ(w_t;z) − ℓ(w'_t;z)| / ((2L²/n)Σα)", cv, "loss_change",
                                      "loss_bound"))]
-    idx = _logged(ml)
-    steps = [float(ml["steps"][i]) for i in idx]
-    divs, gaps = [ml["divergence"][i] for i in idx], [ml["gap"][i] for i in idx]
-    k = len(idx)
-    means = lambda cols: [float(np.mean(c)) for c in cols]  # noqa: E731
-    rho = lambda a, b: float(spearmanr(a, b)[0])  # noqa: E731
-    out.append(Claim(id="stability/mlp-divergence-grows", source=NETS,
-                     statement="an MLP's neighbouring runs drift apart as training goes on",
-                     paper="parameter distance grows with the number of steps",
-                     measured={"steps": steps, "mean_divergence": means(divs)},
-                     checks=[_spearman_check("Spearman(step, mean divergence) over logged steps",
-                                             lambda *c: rho(steps, means(c)), divs)]))
+    pairs = _condition_pairs(results["mlp_conditions"])
+    where = lambda c: f"n={c['n']}, lr={c['lr']:g}"  # noqa: E731
+    diff = lambda key, a, b: paired_check(f"{key}({where(a)}) − {key}({where(b)}), step {a['steps']}",  # noqa: E731
+                                          a[key], b[key], ">", 0.0)
+    table = {where(c): {"bound_scale_lr_over_n": c["lr"] / c["n"], "mean_divergence": float(np.mean(c["divergence"])),
+                        "mean_gap": float(np.mean(c["gap"]))} for c in results["mlp_conditions"]}
+    out.append(Claim(id="stability/mlp-divergence-grows", source=NETS + "; Thm 3.12 (non-convex: ∝ 1/n, growing with "
+                     "the step size)",
+                     statement="at the same step count, an MLP's neighbouring runs end further apart where the "
+                               "bound's scale Σα_t/n is larger: for a smaller training set and for a larger step",
+                     paper="ε_stab <= (1 + 1/(βc))/(n − 1) · (2cL²)^(1/(βc+1)) · T^(βc/(βc+1)) (Thm 3.12, α_t <= c/t)",
+                     measured=table, checks=[diff("divergence", a, b) for a, b in pairs]))
     out.append(Claim(id="stability/mlp-divergence-tracks-gap", source=NETS,
-                     statement="an MLP's parameter divergence tracks its generalization gap over training",
-                     paper=f"Spearman(divergence, generalization gap) >= {SPEARMAN} (PHENOMENA)",
-                     measured={"steps": steps, "mean_divergence": means(divs), "mean_gap": means(gaps)},
-                     checks=[_spearman_check("Spearman(mean divergence, mean gap) over logged steps",
-                                             lambda *c: rho(means(c[:k]), means(c[k:])), divs + gaps)]))
+                     statement="across conditions at the same step count (training-set size, step size), the MLP's "
+                               "generalization gap moves with its parameter divergence: for every adjacent pair of "
+                               "conditions, the one whose runs diverge more has the larger gap",
+                     paper="the generalization gap is bounded by the stability, which the divergence measures "
+                           "(Thm 2.2; §5 plots both)",
+                     measured=table,
+                     checks=[c for a, b in pairs for c in (diff("divergence", a, b), diff("gap", a, b))]))
     return out
 
 
@@ -244,16 +285,23 @@ def figures(results: dict[str, Any], spec: StabilitySpec, out: Path) -> list[str
     axes[1].legend(loc="upper left", fontsize=8), twin.legend(loc="lower right", fontsize=8)
     dv = [float(np.mean(ml["divergence"][k])) for k in j]
     gp = [float(np.mean(ml["gap"][k])) for k in j]
-    sc = axes[2].scatter(dv, gp, c=np.log10(ms), cmap="viridis")
-    fig.colorbar(sc, ax=axes[2], label="log10 step")
-    axes[2].set(xscale="log", xlabel="mean divergence", ylabel="mean gap (test − train loss)",
-                title="(c) MLP: gap vs divergence, one point per logged step")
+    conds = results["mlp_conditions"]
+    cx = [float(np.mean(c["divergence"])) for c in conds]
+    cy = [float(np.mean(c["gap"])) for c in conds]
+    sc = axes[2].scatter(cx, cy, c=[np.log10(c["lr"] / c["n"]) for c in conds], cmap="viridis", zorder=2)
+    for c, x, y in zip(conds, cx, cy):
+        axes[2].annotate(f"n={c['n']}, lr={c['lr']:g}", (x, y), fontsize=7, xytext=(4, -8), textcoords="offset points")
+    fig.colorbar(sc, ax=axes[2], label="log10(lr / n)")
+    axes[2].set(xscale="log", xlabel="mean divergence at the last step", ylabel="mean gap (test − train loss)",
+                title=f"(c) MLP across conditions, step {conds[0]['steps']}")
     axes[2].xaxis.set_minor_formatter(NullFormatter())
     data = {"convex": {"steps": cs, "divergence": [float(np.mean(cv["divergence"][k])) for k in i],
                        "bound": [cv["bound"][k] for k in i], "loss_change": [float(np.mean(cv["loss_change"][k]))
                                                                               for k in i],
                        "loss_bound": [cv["loss_bound"][k] for k in i]},
-            "mlp": {"steps": ms, "divergence": dv, "gap": gp}}
+            "mlp": {"steps": ms, "divergence": dv, "gap": gp},
+            "mlp_conditions": [{"n": c["n"], "lr": c["lr"], "divergence": x, "gap": y}
+                               for c, x, y in zip(conds, cx, cy)]}
     return [save_figure(fig, data, out, "stability")]
 
 
@@ -261,8 +309,8 @@ EXPERIMENT = Experiment(
     name="stability",
     title="Uniform stability of SGD: neighbouring data sets' parameters stay within (2L/n)Σα_t",
     paper=SOURCE,
-    claim="convex SGD's parameter divergence between neighbouring data sets stays below (2L/n)Σα_t; an MLP's grows "
-          "with steps and tracks its generalization gap",
+    claim="convex SGD's parameter divergence between neighbouring data sets stays below (2L/n)Σα_t; across training-set "
+          "sizes and step sizes an MLP's divergence follows Σα_t/n and its generalization gap moves with it",
     quick_wall_s=19,  # 19 CPU-s single-threaded, 2026-12-02
     seed_fields=("seeds",), max_seeds=128, seed_block=None, on_digits=False,
     presets={
@@ -271,14 +319,14 @@ EXPERIMENT = Experiment(
                                                       eval_points=5),
                                mlp=ModelSpec(kind="mlp", width=16),
                                mlp_train=TrainSpec(optimizer="sgd", lr=0.05, momentum=0.0, batch_size=20, steps=40,
-                                                   eval_points=5)),
+                                                   eval_points=5), mlp_ns=(50, 100), mlp_lrs=(0.05, 0.1)),
         "quick": StabilitySpec(),
         "full": StabilitySpec(seeds=tuple(range(128)), n=1000, data=DataSpec(n_test=1000),
                               convex_train=TrainSpec(optimizer="sgd", lr=0.01, momentum=0.0, batch_size=32,
                                                      steps=4000, eval_points=16),
                               mlp=ModelSpec(kind="mlp", width=100),
                               mlp_train=TrainSpec(optimizer="sgd", lr=0.05, momentum=0.0, batch_size=32, steps=4000,
-                                                  eval_points=16)),
+                                                  eval_points=16), mlp_ns=(500, 1000, 2000)),
     },
     run=run, claims=claims, figures=figures,
 )
