@@ -256,7 +256,7 @@ def test_bad_inputs_raise_actionable_errors():
         fit_power_law([1.0, 2.0, 3.0, 4.0, 5.0], xmin="auto")
     with pytest.raises(ValueError, match="all zeros"):
         layer_metrics(torch.zeros(16, 8), n_boot=0, n_reps=0)
-    with pytest.raises(ValueError, match="no Linear"):
+    with pytest.raises(ValueError, match="no weight matrices"):
         model_spectra(nn.Sequential(nn.ReLU(), nn.LayerNorm(4)))
     with pytest.raises(ValueError, match="Q = N/M"):
         marchenko_pastur_edge(1.0, 0.5)

@@ -13,6 +13,9 @@ Every interval here is a 95% two-sided interval by default and says which method
   conditions (two-way layout, residual degrees of freedom (S − 1)(C − 1)): with two seeds a single pair has one
   degree of freedom, fourteen widths give thirteen. The noise model: seed noise of equal variance at every
   condition, additive seed effects;
+* ``paired_score_interval`` — a candidate model's mean score over its seeds and the test examples, paired with a
+  reference model's score on the SAME examples (diagnose: "does this simpler model reach yours?"): test-sample
+  noise and seed noise both enter, and the interval stays inside the metric's range;
 * ``exact`` — a deterministic number with no sampling noise to speak of (a closed-form solve); its
   interval has zero width.
 
@@ -32,7 +35,7 @@ import numpy as np
 from scipy import stats as _st
 
 __all__ = ["kendall_tau", "Interval", "t_interval", "paired_t_interval", "bootstrap_interval", "paired_bootstrap_interval",
-           "proportion_interval", "contrast_interval", "difference", "joint_level", "pooled_noise", "simulated_interval", "exact", "clean_values"]
+           "proportion_interval", "contrast_interval", "paired_score_interval", "difference", "joint_level", "pooled_noise", "simulated_interval", "exact", "clean_values"]
 
 LEVEL = 0.95
 
@@ -203,6 +206,59 @@ def proportion_interval(k: int, n: int, level: float = LEVEL) -> Interval:
     lo = 0.0 if k == 0 else float(_st.beta.ppf(alpha / 2, k, n - k + 1))
     hi = 1.0 if k == n else float(_st.beta.ppf(1 - alpha / 2, k + 1, n - k))
     return Interval(k / n, lo, hi, n, f"Clopper–Pearson over {n} examples", level)
+
+
+def paired_score_interval(candidate: Sequence[Sequence[float]], reference: Sequence[float] | Sequence[Sequence[float]],
+                          *, binary: bool, bounds: tuple[float, float] = (-math.inf, math.inf), level: float = LEVEL,
+                          difference: bool = False) -> Interval:
+    """Interval of a candidate's mean score, paired with a reference on the same n test examples.
+
+    ``candidate`` is K seeds × n examples of per-example scores (e.g. 100 for right and 0 for wrong, or a squared
+    error), ``reference`` the reference model's n scores on the same examples. With d_i the candidate's mean over
+    seeds minus the reference on example i, the estimate is mean(reference) + mean(d), and the variance of mean(d)
+    is the sum of
+      * the test-sample part var(d_i)/n — the two models meet the same examples, so what they share cancels;
+        for ``binary`` scores one pseudo-example each way is added first (Agresti & Min 2005's adjustment for
+        paired proportions: with no discordant example the interval does not collapse to a point), and
+      * the seed part var(a_s)/K of the K per-seed mean scores a_s (none with one seed: said in the method),
+    which counts the seed × example interaction twice (conservative). Student t with Welch–Satterthwaite degrees of
+    freedom; the interval is clipped to ``bounds`` (the metric's range). Zero variance (every seed identical to the
+    reference on every example, real-valued scores) gives a zero-width interval whose method says "degenerate":
+    a caller must refuse a verdict from it. ``difference``: the interval of mean(candidate) − mean(reference)
+    instead (not clipped)."""
+    c = np.asarray(candidate, dtype=np.float64)
+    rs = np.asarray(reference, dtype=np.float64)
+    rs = rs[None, :] if rs.ndim == 1 else rs
+    r = rs.mean(0)
+    if c.ndim == 1:
+        c = c[None, :]
+    if c.ndim != 2 or c.shape[1] != r.size or r.size == 0:
+        raise ValueError(f"candidate must be seeds × {r.size} examples, got shape {c.shape}")
+    k, n = c.shape
+    d = c.mean(0) - r
+    est = float(r.mean() + d.mean())
+    if binary:  # scores take two values (lo, hi): one pseudo-example each way, of size hi - lo
+        span = float(max(c.max(), r.max()) - min(c.min(), r.min())) or 1.0
+        d = np.concatenate([d, [span, -span]])
+    v_test = float(d.var(ddof=1)) / len(d) if len(d) > 1 else 0.0
+    seeds = c.mean(1)
+    v_seed = float(seeds.var(ddof=1)) / k if k > 1 else 0.0
+    k_ref = rs.shape[0]
+    v_ref = float(rs.mean(1).var(ddof=1)) / k_ref if k_ref > 1 else 0.0
+    var = v_test + v_seed + v_ref
+    shift = float(r.mean()) if difference else 0.0
+    what = f"paired with yours over {n} test examples × {k} seed(s)"
+    if k_ref > 1:
+        what += f" (yours: {k_ref} seeds)"
+    if not math.isfinite(var) or var <= 0:
+        return Interval(est - shift, est - shift, est - shift, n, f"degenerate: no variation ({what})", level)
+    dfs = [(v_test, len(d) - 1), (v_seed, k - 1), (v_ref, k_ref - 1)]
+    df = var ** 2 / sum(v * v / f for v, f in dfs if f > 0 and v > 0)
+    half = float(_st.t.ppf(0.5 + level / 2, df)) * math.sqrt(var)
+    lo, hi = (est - half, est + half) if difference else (max(bounds[0], est - half), min(bounds[1], est + half))
+    est, lo, hi = est - shift, lo - shift, hi - shift
+    noise = "test-sample noise only (one fit)" if k == 1 else "test-sample and seed noise"
+    return Interval(est, lo, hi, n, f"{what}, {noise}, t with {df:.0f} df", level)
 
 
 def difference(a: Interval, b: Interval) -> Interval:

@@ -18,6 +18,17 @@ over choices, its own union bound or code length charges them), and states its a
 4. reference bounds expected to be vacuous: VC (parameter count), spectrally-normalized margin (Bartlett et al. 2017),
    ℓ1 path norm (Neyshabur et al. 2015) — printed so the gap is visible.
 A bound above 1 is printed as "vacuous (value)", never clipped.
+
+Every certificate charges everything the certified predictor reads: the compression code covers every parameter
+and every buffer (BatchNorm statistics) that a module built without data (``--init``, else the factory at seed 0)
+does not already hold; the PAC-Bayes posterior holds every parameter and floating buffer, against a prior built
+without data. The headline takes the tightest of k certificates, so each is computed at δ/k (a union bound): the
+minimum holds with probability >= 1 − δ.
+
+For a regressor: the held-out bound on the test risk of the squared error clipped at C (stated; C = 4 × the
+training targets' variance rounded up to a power of 2), and a PAC-Bayes bound on the same clipped loss (C from a
+fixed grid of powers of 2, the grid charged by a union bound); the compression and subspace bounds bound a 0-1
+error and do not apply.
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ import torch.nn.functional as F
 
 from whynets.engine import Population
 from whynets.measure.bounds import (classification_margins, path_norm_bound, spectral_margin_bound, test_set_bound,
-                                    vc_bound)
+                                    vc_bound_any)
 from whynets.measure.coding import compress_model, compression_bound
 from whynets.measure.pac_bayes import optimize_pac_bayes
 from whynets.measure.subspace import search_steps, subspace_compress
@@ -57,7 +68,7 @@ VACUOUS = 1 - 1e-3  # a kl-inverse bound cannot exceed 1: one at 1 (to 3 decimal
 def show(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "—"
-    return f"vacuous ({value:.3g})" if value >= VACUOUS else f"{value:.4f}"
+    return f"vacuous ({value:.4g})" if value >= VACUOUS else f"{value:.4f}"
 
 
 def _plain(value: float | None) -> str:
@@ -76,23 +87,36 @@ def _errors(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
         return int((Population([copy.deepcopy(module)]).eval()(x)[0].argmax(-1) != y).sum())
 
 
-def _compression(module: nn.Module, ds, delta: float) -> dict[str, Any]:
+def _base(spec: DiagnoseSpec, ds) -> tuple[nn.Module, str]:
+    """A module built without the data — ``--init``, else the factory at seed 0 — and what it is: the decoder's
+    starting point and the PAC-Bayes prior's centre for the tensors training does not touch."""
+    base = build(spec.model, ds.input_shape, ds.n_classes, torch.Generator().manual_seed(0))
+    if spec.init:
+        apply_weights(base, load_weights(spec.init), where=spec.init)
+        return base.eval(), "--init"
+    return base.eval(), "the factory's initialization (seed 0)"
+
+
+def _compression(module: nn.Module, ds, delta: float, base: nn.Module) -> dict[str, Any]:
     best = None
     n = len(ds.y)
     choice_bits = math.log2(len(LEVELS))
     for levels in LEVELS:
-        comp = compress_model(module, levels, seed=0)
+        comp = compress_model(module, levels, seed=0, base=base)
         quantized = copy.deepcopy(module)
         quantized.load_state_dict(comp.state_dict)
         errors = _errors(quantized, ds.x, ds.y)
         value = compression_bound(errors, n, comp.bits, delta, extra_bits=choice_bits)
-        row = {"levels": levels, "bits": comp.bits, "train_errors_quantized": errors, "bound": value,
+        row = {"levels": levels, "bits": comp.bits, "bits_raw": comp.bits_raw, "raw": sorted(comp.raw),
+               "train_errors_quantized": errors, "bound": value,
                "test_error_quantized": _errors(quantized, ds.x_test, ds.y_test) / len(ds.y_test)}
         if best is None or value < best["bound"]:
             best = row
     return dict(best, choice_bits=choice_bits,
-                statement=f"Occam bound on the quantized net (codebook of {best['levels']} values, arithmetic-coded); "
-                          f"{choice_bits:.0f} bits charged for choosing the codebook size among {list(LEVELS)}")
+                statement=f"Occam bound on the quantized net (codebook of {best['levels']} values, arithmetic-coded"
+                          + (f"; {len(best['raw'])} buffer(s) your model changed from its data-independent start "
+                             f"coded raw, {best['bits_raw']} bits" if best["raw"] else "")
+                          + f"); {choice_bits:.0f} bits charged for choosing the codebook size among {list(LEVELS)}")
 
 
 def _subspace(ctx, spec: DiagnoseSpec, ds, delta: float, key: str) -> dict[str, Any]:
@@ -136,64 +160,88 @@ def _subspace(ctx, spec: DiagnoseSpec, ds, delta: float, key: str) -> dict[str, 
     return res
 
 
+def _prior(module: nn.Module, base: nn.Module, spec: DiagnoseSpec) -> dict[str, torch.Tensor]:
+    """The PAC-Bayes prior's centre for every tensor the posterior holds (parameters and floating buffers), built
+    without data: ``--init``'s weights, else zero weights (D&R's default without an initialization); buffers from
+    ``base`` (running statistics at their initial 0 and 1)."""
+    state = base.state_dict()
+    prior = {}
+    for name, p in module.named_parameters():
+        prior[name] = state[name].detach().clone() if spec.init else torch.zeros_like(p).detach()
+    for name, b in module.named_buffers():
+        if b.is_floating_point():
+            prior[name] = state[name].detach().clone().to(b)
+    return prior
+
+
+def _references(module: nn.Module, ds, delta: float) -> list[dict[str, Any]]:
+    with torch.no_grad():
+        logits = Population([copy.deepcopy(module)]).eval()(ds.x)[0]
+    margins = classification_margins(logits, ds.y)
+    train_err = float((logits.argmax(-1) != ds.y).double().mean())
+    out = []
+    for name, fn_ in (("VC (parameter count)", lambda: vc_bound_any(copy.deepcopy(module), ds.x, train_err, len(ds.y),
+                                                                    delta)),
+                      ("spectral margin (Bartlett et al. 2017)",
+                       lambda: spectral_margin_bound(module, ds.x.flatten(1), margins, delta)),
+                      ("ℓ1 path norm (Neyshabur et al. 2015)",
+                       lambda: path_norm_bound(module, ds.x.flatten(1), margins, delta))):
+        try:
+            b = fn_()
+            out.append({"name": name, "value": b.value, "empirical": b.empirical, "statement": b.statement,
+                        "reference": True})
+        except (ValueError, TypeError, RuntimeError) as err:  # stated for piecewise-linear nets / MLPs only
+            out.append({"name": name, "value": None, "reference": True, "statement": f"not computed: {err}"})
+    return out
+
+
 def question_bound(ctx, spec: DiagnoseSpec, ds, module: nn.Module, key: str, kind: str,
                    ref: dict[str, Any]) -> dict[str, Any]:
     if kind != "ce":
-        return {"verdict": "the bounds here are for classifiers (0-1 error); your model is a regressor", "bounds": []}
+        from .bound_regression import regression_bounds
+        return regression_bounds(ctx, spec, ds, module, key, ref)
     delta = spec.delta
+    k = 4 if spec.subspace_dims else 3  # certificates the headline takes the minimum of: test set, PAC-Bayes,
+    each = delta / k                    # compression (, subspace) — each at δ/k, so the minimum holds at δ
     ctx.log("diagnose: question 3 — bounds (test set, PAC-Bayes, compression, reference)")
+    base, origin = _base(spec, ds)
 
     def fn(_: Path) -> dict[str, Any]:
-        n_test, k = len(ds.y_test), len(ref.get("test_wrong", []))
+        n_test, wrong = len(ds.y_test), len(ref.get("test_wrong", []))
         out: dict[str, Any] = {"bounds": []}
-        out["bounds"].append({"name": "test set (Langford 2005)", "value": test_set_bound(k, n_test, delta),
-                              "empirical": k / n_test, "statement": f"the model was fixed before its {n_test} test "
-                              "examples were drawn i.i.d.; binomial tail inversion of its test errors"})
-        prior = None
-        if spec.init:
-            init = copy.deepcopy(module)
-            apply_weights(init, load_weights(spec.init), where=spec.init)
-            prior = {n: p.detach().clone() for n, p in init.named_parameters()}
+        out["bounds"].append({"name": "test set (Langford 2005)", "value": test_set_bound(wrong, n_test, each),
+                              "empirical": wrong / n_test, "statement": f"the model was fixed before its {n_test} test "
+                              f"examples were drawn i.i.d.; binomial tail inversion of its test errors, at δ/{k}"})
+        prior = _prior(module, base, spec)
         pb = optimize_pac_bayes(module, F.cross_entropy, ds.x, ds.y, prior_mean=prior, n_iters=spec.pac_bayes_iters,
-                                lr_std=3e-2, seed=0, delta=delta / 2, delta_mc=delta / 2, mc_passes=10,
+                                lr_std=3e-2, seed=0, delta=each / 2, delta_mc=each / 2, mc_passes=10,
                                 mc_batch_size=20, x_test=ds.x_test, y_test=ds.y_test)
+        charged = sorted(pb.posterior_mean)
         out["bounds"].append({"name": "PAC-Bayes, optimized (Dziugaite & Roy 2017)", "value": pb.bound,
                               "empirical": pb.mc_error, "kl": pb.kl, "stochastic_test_error": pb.stochastic_test_error,
-                              "statement": f"for the stochastic net N(w, diag s²), prior centred at "
-                              f"{'--init' if prior else 'zero'} (variance from a grid, union-bounded); δ split "
-                              f"{delta / 2:g} PAC-Bayes + {delta / 2:g} Monte-Carlo ({pb.mc_samples} sampled nets)"})
-        c = _compression(module, ds, delta)
+                              "charged": charged,
+                              "statement": f"for the stochastic net N(w, diag s²) over all {len(charged)} parameter and "
+                              f"buffer tensors, prior centred at {'--init' if spec.init else 'zero weights'} (buffers "
+                              f"at {origin}; variance from a grid, union-bounded); δ/{k} split {each / 2:.3g} "
+                              f"PAC-Bayes + {each / 2:.3g} Monte-Carlo ({pb.mc_samples} sampled nets)"})
+        c = _compression(module, ds, each, base)
         out["bounds"].append({"name": "compression (Occam; Lotfi et al. 2022)", "value": c["bound"],
                               "empirical": c["train_errors_quantized"] / len(ds.y), "bits": c["bits"],
-                              "test_error_quantized": c["test_error_quantized"], "statement": c["statement"]})
-        with torch.no_grad():
-            logits = Population([copy.deepcopy(module)]).eval()(ds.x)[0]
-        margins = classification_margins(logits, ds.y)
-        train_err = float((logits.argmax(-1) != ds.y).double().mean())
-        for name, fn_ in (("VC (parameter count)", lambda: vc_bound(module, train_err, len(ds.y), delta)),
-                          ("spectral margin (Bartlett et al. 2017)",
-                           lambda: spectral_margin_bound(module, ds.x.flatten(1), margins, delta)),
-                          ("ℓ1 path norm (Neyshabur et al. 2015)",
-                           lambda: path_norm_bound(module, ds.x.flatten(1), margins, delta))):
-            try:
-                b = fn_()
-                out["bounds"].append({"name": name, "value": b.value, "empirical": b.empirical,
-                                      "statement": b.statement, "reference": True})
-            except (ValueError, TypeError) as err:  # e.g. a conv layer: these bounds are stated for MLPs
-                out["bounds"].append({"name": name, "value": None, "reference": True,
-                                      "statement": f"not computed: {err}"})
+                              "test_error_quantized": c["test_error_quantized"],
+                              "statement": c["statement"] + f"; decoded from the code and {origin}, at δ/{k}"})
+        out["bounds"] += _references(module, ds, delta)
         return out
 
     res = ctx.cell({"stage": "bounds"}, fn, model=key, data=spec.data, delta=delta,
-                   init=file_digest(spec.init) if spec.init else None,
-                   iters=spec.pac_bayes_iters)
+                   init=file_digest(spec.init) if spec.init else None, iters=spec.pac_bayes_iters,
+                   charges="every tensor", union=k)
     bounds = [dict(b) for b in res["bounds"]]
-    sub = _subspace(ctx, spec, ds, delta, key) if spec.subspace_dims else None
+    sub = _subspace(ctx, spec, ds, each, key) if spec.subspace_dims else None
     if sub is not None:
         at = next(i for i, b in enumerate(bounds) if b.get("reference"))
         bounds.insert(at, {"name": SUBSPACE, "value": sub["bound"], "empirical": sub["train_error"], "bits": sub["bits"],
-                           "test_error_quantized": sub["test_error"], "statement": sub["statement"], "sibling": True,
-                           "rows": sub["rows"], "dim": sub["dim"], "levels": sub["levels"]})
+                           "test_error_quantized": sub["test_error"], "statement": sub["statement"] + f", at δ/{k}",
+                           "sibling": True, "rows": sub["rows"], "dim": sub["dim"], "levels": sub["levels"]})
     certified = [b for b in bounds if b["value"] is not None and not b.get("reference")]
     tight = min(certified, key=lambda b: b["value"])
     yard = bounds[0]["value"]
@@ -207,13 +255,14 @@ def question_bound(ctx, spec: DiagnoseSpec, ds, module: nn.Module, key: str, kin
                 "effect vacuous" if value >= guess else
                 f" — non-vacuous: below 1 and below the error of always guessing the most frequent class ({guess:.3g})")
 
-    verdict = (f"with probability >= {1 - delta:g}: the test error of your model is at most {show(yard)} (test-set "
+    verdict = (f"with probability >= {1 - delta:g} all of the following hold at once (each of the {k} certificates at "
+               f"δ/{k} = {each:.3g}, a union bound): the test error of your model is at most {show(yard)} (test-set "
                f"bound, the yardstick). ")
     if yours:
         best = min(yours, key=lambda b: b["value"])
         what = {"PAC": " (for the stochastic net around your weights)", "compression": " (for your weights quantized)"}
         verdict += (f"From the training data alone, for your weights, the tightest certificate is {best['name']}: "
-                    f"{show(best['value'])}" + next((v for k, v in what.items() if k in best["name"]), "")
+                    f"{show(best['value'])}" + next((v for k_, v in what.items() if k_ in best["name"]), "")
                     + against_guessing(best["value"]) + ". ")
     else:
         pb = next((b for b in bounds if b["name"].startswith("PAC-Bayes")), {})
@@ -234,8 +283,8 @@ def question_bound(ctx, spec: DiagnoseSpec, ds, module: nn.Module, key: str, kin
                     f"{_plain(sub['test_error'])}, yours {_plain(len(ref.get('test_wrong', [])) / len(ds.y_test))}) is "
                     f"certified at {show(sub['bound'])}" + (against_guessing(sub["bound"]) if sub["bound"] < VACUOUS
                                                              else " — vacuous") + ".")
-    return {"bounds": bounds, "tightest": tight["name"], "delta": delta, "trivial_error": guess,
-            "non_vacuous": [b["name"] for b in learned],
+    return {"bounds": bounds, "tightest": tight["name"], "delta": delta, "delta_each": each, "union": k,
+            "trivial_error": guess, "non_vacuous": [b["name"] for b in learned],
             "below_guessing": [b["name"] for b in learned if b["value"] < guess], "verdict": verdict.strip()}
 
 
@@ -243,9 +292,10 @@ def bound_html(q: dict[str, Any]) -> list[str]:
     e = html.escape
     parts = ["<h2>3. What error bound can I certify?</h2>", f"<div class='answer'>{e(q['verdict'])}</div>",
              "<table><tr><th>bound</th><th>value</th><th>empirical term</th><th>assumptions</th></tr>"]
+    value = (lambda v: "—" if v is None else f"{v:.4g}") if q.get("regression") else show
     for b in q["bounds"]:
         parts.append(f"<tr><td>{e(b['name'])}{' (reference)' if b.get('reference') else ''}</td>"
-                     f"<td>{e(show(b['value']))}</td><td>{e(_plain(b.get('empirical')))}</td>"
+                     f"<td>{e(value(b['value']))}</td><td>{e(_plain(b.get('empirical')))}</td>"
                      f"<td class='note'>{e(b['statement'])}</td></tr>")
     parts.append("</table>")
     sub = next((b for b in q["bounds"] if b.get("sibling") and b.get("rows")), None)

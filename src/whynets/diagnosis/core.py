@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from whynets.data import Dataset
-from whynets.engine import Population, evaluate, loss_for
+from whynets.engine import Population, evaluate, loss_for, per_example_outcomes
 from whynets.engine.state import TrainState, save_state
 from whynets.models import build
 from whynets.store import file_digest
@@ -72,10 +72,9 @@ def measure_module(module: nn.Module, ds: Dataset, kind: str) -> dict[str, Any]:
     te_loss, te_acc = evaluate(pop, ds.x_test, ds.y_test, loss_for(kind, ds.y_test), ds.n_classes)
     out: dict[str, Any] = {"train_loss": float(tr_loss[0]), "train_acc": float(tr_acc[0]), "test_loss": float(te_loss[0]),
                            "test_acc": float(te_acc[0]), "n_test": len(ds.y_test), "params": n_params(module)}
-    if not ds.y_test.is_floating_point():
-        with torch.no_grad():
-            pred = pop.eval()(ds.x_test)[0].argmax(-1)
-        out["test_wrong"] = (pred != ds.y_test).nonzero().flatten().tolist()
+    # how it did on each test example: what every comparison with a re-trained candidate is paired on
+    outcome = per_example_outcomes(pop, ds.x_test, ds.y_test)[0]
+    out["test_sq_errors" if ds.y_test.is_floating_point() else "test_wrong"] = outcome
     return out
 
 

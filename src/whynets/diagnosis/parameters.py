@@ -21,8 +21,8 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from whynets.data import Dataset
-from whynets.engine import population_for
+from whynets.data import Dataset, DataSpec, save_tensors_file
+from whynets.engine import mix_seed, population_for
 from whynets.measure.effdim import effective_dimensionality
 from whynets.measure.fisher import fisher_trace
 from whynets.measure.lanczos import hessian_eigenpairs
@@ -91,14 +91,30 @@ def _curvature(ctx, spec: DiagnoseSpec, module: nn.Module, ds: Dataset, kind: st
                     examples=spec.curvature_examples)
 
 
-def _distance_from_init(module: nn.Module, init: nn.Module) -> dict[str, float]:
+def _distance_from_init(module: nn.Module, init: nn.Module) -> dict[str, dict[str, float | None]]:
+    """Per parameter: ‖w − w₀‖ (absolute) and ‖w − w₀‖/‖w₀‖ (relative; None for a tensor that starts at zero,
+    such as a zero-initialized bias, where a ratio means nothing)."""
     w0 = dict(init.named_parameters())
     out = {}
     for name, p in module.named_parameters():
         base = w0[name].detach()
         denom = float(base.norm())
-        out[name] = float((p.detach() - base).norm()) / denom if denom > 0 else float("nan")
+        moved = float((p.detach() - base).norm())
+        out[name] = {"absolute": moved, "relative": moved / denom if denom > 0 else None}
     return out
+
+
+def _shuffled_targets(ctx, spec: DiagnoseSpec, ds: Dataset) -> DataSpec:
+    """A regressor's random-label control: the training targets permuted (a seeded shuffle), as a data file cell —
+    what is left to fit once the inputs say nothing about the targets."""
+    def fn(cell_dir: Path) -> dict[str, Any]:
+        perm = torch.randperm(len(ds.y), generator=torch.Generator().manual_seed(mix_seed(0, "shuffled-targets")))
+        save_tensors_file(cell_dir / "shuffled.safetensors", x=ds.x.numpy(), y=ds.y[perm].numpy(),
+                          x_test=ds.x_test.numpy(), y_test=ds.y_test.numpy())
+        return {"cell": cell_dir.name, "file": "shuffled.safetensors"}
+
+    cell = ctx.cell({"stage": "shuffled-targets"}, fn, require=("shuffled.safetensors",), data=spec.data)
+    return DataSpec(name="safetensors", path=str(ctx.store.cell_dir(cell["cell"]) / "shuffled.safetensors"))
 
 
 def question_parameters(ctx, spec: DiagnoseSpec, ds: Dataset, module: nn.Module, key: str, kind: str,
@@ -111,19 +127,22 @@ def question_parameters(ctx, spec: DiagnoseSpec, ds: Dataset, module: nn.Module,
         apply_weights(init, load_weights(spec.init), where=spec.init)
         init_key = f"init-file:{file_digest(spec.init)}"  # the file's bytes: another --init is another cell
     at_init = _spectra(ctx, spec, init, "at initialization", init_key)
-    random_labels, noisy_acc = None, None
-    if not ds.y.is_floating_point():  # random labels are a classifier's control (Zhang et al. 2017)
-        noisy = ctx.train({"stage": "control", "kind": "random-labels"}, spec.model,
-                          replace(spec.data, label_noise=1.0), train, [spec.seeds[0]], keep_state=True)
-        state = ctx.state(noisy)
-        pop = population_for(spec.model, ds, state.seeds)
-        pop.load_state_dict({"params": state.params, "buffers": state.buffers})
-        random_labels = _spectra(ctx, spec, pop.member(0).eval(), "trained on random labels", noisy["cell"])
-        noisy_acc = noisy["final"]["train_acc"][0]
+    # random labels (Zhang et al. 2017): a classifier's labels redrawn, a regressor's targets shuffled
+    regression = ds.y.is_floating_point()
+    noisy_data = _shuffled_targets(ctx, spec, ds) if regression else replace(spec.data, label_noise=1.0)
+    noisy = ctx.train({"stage": "control", "kind": "shuffled-targets" if regression else "random-labels"}, spec.model,
+                      noisy_data, train, [spec.seeds[0]], keep_state=True)
+    state = ctx.state(noisy)
+    pop = population_for(spec.model, ds, state.seeds)
+    pop.load_state_dict({"params": state.params, "buffers": state.buffers})
+    random_labels = _spectra(ctx, spec, pop.member(0).eval(),
+                             "trained on shuffled targets" if regression else "trained on random labels", noisy["cell"])
+    noisy_acc = noisy["final"]["train_loss" if regression else "train_acc"][0]
     ctx.log("diagnose: question 4 — curvature")
     curvature = _curvature(ctx, spec, module, ds, kind, key)
     out = {"spectra": {"yours": yours, "at_init": at_init, "random_labels": random_labels,
-                       "random_labels_train_acc": noisy_acc},
+                       "random_labels_train_acc" if not regression else "shuffled_targets_train_mse": noisy_acc,
+                       "control": "shuffled targets" if regression else "random labels"},
            "curvature": curvature, "notes": {**METRIC_NOTES, **CURVATURE_NOTES}}
     if spec.init:
         out["distance_from_init"] = _distance_from_init(module, init)
@@ -146,9 +165,10 @@ def _reading(out: dict[str, Any]) -> list[str]:
     elif bad:
         lines.append(f"the power law does not fit (or is undecided) for {len(bad)} layer(s) ({', '.join(bad[:4])}): "
                      "their α is reported but should not be read as a tail exponent")
+    control = s.get("control", "random labels")
     if a is not None and i is not None:
         lines.append(f"mean layer α: yours {a:.2f}, the same architecture at initialization {i:.2f}"
-                     + (f", trained on random labels {r:.2f}" if r is not None else "") + ". Martin & Mahoney associate "
+                     + (f", trained on {control} {r:.2f}" if r is not None else "") + ". Martin & Mahoney associate "
                      "smaller α (heavier tails, typically 2–6) with more correlation learned from data; compare yours "
                      "with the controls rather than with a fixed scale.")
     spikes = {k: sum(int(l.get("num_spikes") or 0) for l in s[k]["layers"]) for k in ("yours", "at_init",
@@ -156,11 +176,18 @@ def _reading(out: dict[str, Any]) -> list[str]:
     if "yours" in spikes and "at_init" in spikes:
         lines.append(f"eigenvalues above the Marchenko–Pastur edge of each layer's randomized copy (spikes: structure "
                      f"that random weights do not have): yours {spikes['yours']}, at initialization {spikes['at_init']}"
-                     + (f", trained on random labels {spikes['random_labels']}" if "random_labels" in spikes else "")
-                     + (" — spikes show that training put structure into the weights, not that it generalizes: the "
-                        "random-label control has as many" if spikes.get("random_labels", -1) >= spikes["yours"] / 2
+                     + (f", trained on {control} {spikes['random_labels']}" if "random_labels" in spikes else "")
+                     + (f" — spikes show that training put structure into the weights, not that it generalizes: the "
+                        f"{control} control has as many" if spikes.get("random_labels", -1) >= spikes["yours"] / 2
                         else ""))
     c = out["curvature"]
+    if out.get("distance_from_init"):
+        d = out["distance_from_init"]
+        rel = {k: v["relative"] for k, v in d.items() if v.get("relative") is not None}
+        if rel:
+            far = max(rel, key=rel.get)
+            lines.append(f"distance from your --init: the layer that moved most, relative to its start, is {far} "
+                         f"(‖w − w₀‖/‖w₀‖ = {rel[far]:.3g}); median over tensors {sorted(rel.values())[len(rel) // 2]:.3g}")
     lines.append(f"λ_max {c['lambda_max']:.3g}, Hessian trace {c['trace']['estimate']:.3g}, N_eff (top {len(c['top_eigenvalues'])}) "
                  f"{c['n_eff']:.2f}; adaptive sharpness {c['adaptive_sharpness']:.3g} (scale-invariant), "
                  f"ℓ2 sharpness {c['l2_sharpness']:.3g}")

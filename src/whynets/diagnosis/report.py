@@ -20,6 +20,7 @@ __all__ = ["render", "figure_simpler", "figure_spectra", "figure_width"]
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;width:100%;font-size:.86em;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .45em}
 th{background:#f3f3f3}.pass{color:#176b2c;font-weight:bold}.fail{color:#b00020}.inconclusive{color:#8a1a9b}
+.no.verdict{color:#8a6d00}
 .answer{background:#f4f8ff;border-left:4px solid #3a6fd8;padding:.6em 1em;margin:1em 0}img{max-width:100%}
 .note{color:#555;font-size:.85em}code{background:#f6f6f6;padding:0 .2em}"""
 
@@ -30,7 +31,7 @@ def _img(path: Path) -> str:
 
 def figure_simpler(q: dict[str, Any], out: Path) -> str:
     """Test score against size (log axis): tickets, controls, students, classical baselines; yours marked."""
-    fig, ax = plt.subplots(figsize=(9, 5))
+    fig, ax = plt.subplots(figsize=(9, 6))
     reg = q["regression"]
     data: dict[str, Any] = {"yours": q["yours"], "points": []}
     groups: dict[str, list[dict]] = {}
@@ -47,10 +48,10 @@ def figure_simpler(q: dict[str, Any], out: Path) -> str:
                      name, f"tickets ({name.replace('/', ', rewind ')})")
         ax.errorbar(xs, ys, yerr=err, fmt=markers.get(name, "o") + ("-" if name not in markers else ""), ms=5,
                     capsize=2, label=label)
-        if name == "classical":
-            for p in pts:
-                ax.annotate(p["name"].split(" (")[0], (p["size"], p["estimate"]), fontsize=7, xytext=(3, 3),
-                            textcoords="offset points")
+        if name == "classical":  # names alternate above and below their point, so neighbours do not overlap
+            for i, p in enumerate(pts):
+                ax.annotate(p["name"].split(" (")[0], (p["size"], p["estimate"]), fontsize=7,
+                            xytext=(4, 6 if i % 2 == 0 else -11), textcoords="offset points")
         data["points"] += [{k: p[k] for k in ("name", "size", "estimate", "interval", "verdict")} for p in pts]
     yours = q["yours"]["score"]
     ax.plot([q["yours"]["params"]], [yours], "*", ms=16, c="k", label="your model", zorder=5)
@@ -60,7 +61,11 @@ def figure_simpler(q: dict[str, Any], out: Path) -> str:
            ylabel="test MSE" if reg else "test accuracy (%)", title="Could a simpler model do as well?")
     if reg:
         ax.set_yscale("log")
-    ax.legend(fontsize=7, loc="best")
+    else:  # intervals are clipped to [0, 100]%: the axis stays there too
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(max(lo, 0.0), min(hi, 100.0))
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
+    fig.tight_layout()
     return save_figure(fig, data, out, "diagnose_simpler")
 
 
@@ -72,8 +77,9 @@ def figure_spectra(q: dict[str, Any], out: Path) -> str:
     data: dict[str, Any] = {}
     offset = 0.22
     names = [l["name"] for l in s["yours"]["layers"]]
+    control = s.get("control", "random labels")
     for j, (key, label) in enumerate((("yours", "yours"), ("at_init", "same architecture at init"),
-                                      ("random_labels", "trained on random labels"))):
+                                      ("random_labels", f"trained on {control}"))):
         if not s.get(key):
             continue
         layers = {l["name"]: l for l in s[key]["layers"]}
@@ -138,6 +144,8 @@ def figure_width(q: dict[str, Any], out: Path) -> str:
 
 
 def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
@@ -169,8 +177,9 @@ def _parameters_html(q: dict[str, Any], figs: Path) -> list[str]:
              + "<br>".join(e(line) for line in q["reading"]) + "</div>", _img(figs / figure_spectra(q, figs))]
     cols = ("alpha", "alpha_ci", "verdict", "alpha_weighted", "log_spectral_norm", "log_norm", "stable_rank",
             "mp_softrank", "num_spikes")
+    control = q["spectra"].get("control", "random labels")
     for key, title in (("yours", "your model"), ("at_init", "control: the same architecture at initialization"),
-                       ("random_labels", "control: trained on random labels")):
+                       ("random_labels", f"control: trained on {control}")):
         if not q["spectra"].get(key):
             continue
         parts.append(f"<h3>Weight spectra — {e(title)}</h3><table><tr><th>layer</th>"
@@ -184,8 +193,12 @@ def _parameters_html(q: dict[str, Any], figs: Path) -> list[str]:
                 cells.append(f"<td>{_fmt(v)}</td>")
             parts.append(f"<tr><td>{e(l['name'])} {e(str(tuple(l['shape'])))}</td>{''.join(cells)}</tr>")
         skipped = q["spectra"][key]["summary"].get("skipped") or []
-        parts.append("</table>" + (f"<p class='note'>not analyzed: {e('; '.join(f'{n}: {w}' for n, w in skipped))}"
-                                   "</p>" if skipped else ""))
+        vectors = [n for n, w in skipped if w.startswith("a vector")]
+        others = [f"{n}: {w}" for n, w in skipped if not w.startswith("a vector")]
+        text = "; ".join(others + ([f"{len(vectors)} vector(s) — biases, normalization scales and shifts — have no "
+                                    f"spectrum ({', '.join(vectors[:6])}{' …' if len(vectors) > 6 else ''})"]
+                                   if vectors else []))
+        parts.append("</table>" + (f"<p class='note'>not analyzed: {e(text)}</p>" if text else ""))
     c = q["curvature"]
     rows = [("lambda_max", c["lambda_max"]), ("trace", f"{c['trace']['estimate']:.4g} [{c['trace']['interval'][0]:.4g}, "
                                                         f"{c['trace']['interval'][1]:.4g}]"),
@@ -197,8 +210,12 @@ def _parameters_html(q: dict[str, Any], figs: Path) -> list[str]:
               if v is not None]
     parts.append("</table>")
     if "distance_from_init" in q:
-        parts.append("<h3>Distance from initialization</h3><table><tr><th>parameter</th><th>‖w − w₀‖/‖w₀‖</th></tr>")
-        parts += [f"<tr><td>{e(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in q["distance_from_init"].items()]
+        parts.append("<h3>Distance from initialization</h3><table><tr><th>parameter</th><th>‖w − w₀‖/‖w₀‖</th>"
+                     "<th>‖w − w₀‖</th></tr>")
+        for k, v in q["distance_from_init"].items():
+            v = v if isinstance(v, dict) else {"relative": v, "absolute": None}
+            rel = "— (starts at zero)" if v.get("relative") is None else _fmt(v["relative"])
+            parts.append(f"<tr><td>{e(k)}</td><td>{rel}</td><td>{_fmt(v.get('absolute'))}</td></tr>")
         parts.append(f"</table><p class='note'>{e(notes['distance_from_init'])}</p>")
     parts.append("<h3>Reading the spectra</h3><ul>" + "".join(
         f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in notes.items() if k in cols or k == "alpha") + "</ul>")
@@ -214,8 +231,9 @@ def render(record: dict[str, Any], folder: Path) -> str:
             f"{ref['params']} parameters, on <code>{e(record['data'])}</code>; loss {e(record['loss'])}. Your model: "
             f"test {'MSE' if reg else 'accuracy'} <b>{ref['test_loss'] if reg else 100 * ref['test_acc']:.4g}"
             f"{'' if reg else '%'}</b>, train {ref['train_loss'] if reg else 100 * ref['train_acc']:.4g}"
-            f"{'' if reg else '%'}. Re-trainings use the recipe <code>{e(str(record['spec']['train']))}</code> with "
-            f"seeds {record['spec']['seeds']}.</p>")
+            f"{'' if reg else '%'}. Re-trainings use the recipe <code>{e(str(record.get('recipe', record['spec']['train'])))}"
+            f"</code> with seeds {record['spec']['seeds']}"
+            + (f"; {e(record['vectorized'])}" if record.get("vectorized") else "") + ".</p>")
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>whynets diagnosis</title><style>{_CSS}</style>"
              f"</head><body>{head}"]
     answers = record["answers"]

@@ -9,6 +9,7 @@ diagnosis of the same model, data and recipe reuses what is done).
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +29,7 @@ from whynets.store import RunStore, StoreError, atomic_write_json, file_digest
 
 from .core import loss_kind, measure_module, register_instance, user_module
 from .parameters import question_parameters
+from .preflight import preflight
 from .simpler import question_simpler
 from .spec import DiagnoseSpec
 
@@ -74,11 +76,18 @@ class Diagnosis:
         return Path(path)
 
 
-def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: TrainSpec | None = None) -> float:
-    """A first guess at the diagnosis's wall time: the recipe's time per step (the slope between 10 and 50 steps,
-    after a warm-up run), times the steps each asked question trains, plus the evaluations and the stages that do
-    not train (costs calibrated on the demo: classical baselines ~40 s, spectra and curvature ~15 s on 2 cores)."""
+def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: TrainSpec | None = None,
+                     skip: Sequence[str] = ()) -> dict[str, float]:
+    """A first guess at each stage's wall time (seconds; ``"total"`` their sum): the recipe's time per step (the
+    slope between 10 and 50 steps, after a warm-up run), times the steps each asked question trains, plus the
+    evaluations and the stages that do not train (costs calibrated on the demo: classical baselines ~40 s, spectra
+    and curvature ~15 s on 2 cores). Stages in ``skip`` (already in the store) cost nothing."""
     recipe = recipe or spec.train
+    todo = [q for q in ("reference", *spec.questions) if q not in skip]
+    out = {q: 0.0 for q in ("reference", *spec.questions)}
+    if not todo:
+        out["total"] = 0.0
+        return out
 
     def timed(steps: int) -> float:
         pop = population_for(spec.model, ds, list(spec.seeds), device)
@@ -91,26 +100,82 @@ def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: Train
     per_step = max(t50 - t10, 1e-6) / 40  # the slope: the two evaluations every timed run pays cancel out
     evals = max(t10 - 10 * per_step, 0.0) / 2  # one evaluation of every member on train + test
     run = per_step * recipe.steps + evals * (recipe.eval_points + 1)  # one re-training of every seed
-    total = 20.0  # the reference measurement, report and figures
+    k = max(1, len(spec.seeds))
+    out["reference"] = 5.0 + evals
     if "simpler" in spec.questions:
         series = sum(2 if s == "layerwise" and spec.rewind_step > 0 else 1 for s in spec.prune_scopes)
         # dense + tickets + the two controls; students: one hidden layer and your depth, mimic and labels
-        total += run * (1 + series * spec.prune_rounds + 2 + 0.3 * 2 * 2 * len(spec.student_widths)) + 40
+        out["simpler"] = run * (1 + series * spec.prune_rounds + 2 + 0.3 * 2 * 2 * len(spec.student_widths)) + 40
     if "overparameterization" in spec.questions and spec.width_arg:
-        seeds = max(2, min(3, len(spec.seeds))) / max(1, len(spec.seeds))
-        total += run * seeds * sum(max(0.35, f ** 1.3) for f in spec.width_factors)  # cost grows ~ width^1.3
+        seeds = max(2, min(3, k)) / k
+        out["overparameterization"] = run * seeds * sum(max(0.35, f ** 1.3) for f in spec.width_factors)
     if "bound" in spec.questions:  # the PAC-Bayes posterior: a step ~ 1.5 recipe steps; compression; references
-        total += 1.5 * per_step * spec.pac_bayes_iters + 10
+        bound = 1.5 * per_step * spec.pac_bayes_iters + 10
         # the subspace search: one net per step (the recipe's step trains every seed), the projection ~ its cost again
         steps = search_steps(len(spec.subspace_dims), len(spec.subspace_levels), recipe.steps)
-        total += 2.0 * per_step / max(1, len(spec.seeds)) * steps
+        out["bound"] = bound + 2.0 * per_step / k * steps
     if "parameters" in spec.questions:  # the random-label control (one seed), spectra and curvature
-        total += run / max(1, len(spec.seeds)) + 15
-    return total
+        out["parameters"] = run / k + 15
+    for q in skip:
+        out[q] = 0.0
+    out["total"] = sum(v for q, v in out.items() if q != "total") + 5.0  # report and figures
+    return out
+
+
+class _Missing(Exception):
+    """A dry run met a cell that is not in the store yet."""
+
+
+class _DryStore:
+    """The store as a dry run sees it: finished cells are read, a missing one stops the stage (``_Missing``)."""
+
+    def __init__(self, store: RunStore):
+        self._store = store
+        self.experiment = store.experiment
+        self.writable = False
+
+    def cell_dir(self, key: str) -> Path:
+        return self._store.cell_dir(key)
+
+    def cell(self, key: str, fn, parent=None, require=()) -> dict[str, Any]:
+        if not self._store.has_cell(key):
+            raise _Missing(key)
+
+        def refuse(_: Path) -> dict[str, Any]:
+            raise _Missing(key)
+        return self._store.cell(key, refuse, parent=parent, require=require)
+
+
+def _cached_stages(store: RunStore, ctx: Context, stages: dict[str, Callable[[Context], Any]]) -> list[str]:
+    """The stages whose every cell is already in the store (tried in a dry run that computes nothing)."""
+    loaded, lineage = list(store.loaded), dict(store.lineage)
+    dry = Context(_DryStore(store), ctx.device, progress=None, log=None)
+    dry._data = ctx._data
+    done = []
+    for name, stage in stages.items():
+        try:
+            stage(dry)
+            done.append(name)
+        except _Missing:
+            pass
+    store.loaded[:], store.lineage = loaded, lineage
+    return done
+
+
+def _finite(value: Any) -> Any:
+    """The record with every NaN/inf replaced by None (JSON has no NaN; a reader should not meet a bare NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _reference(ctx, spec: DiagnoseSpec, ds, module: nn.Module, kind: str, key: str) -> dict[str, Any]:
-    return ctx.cell({"stage": "reference"}, lambda _: measure_module(module, ds, kind), model=key, data=spec.data)
+    return ctx.cell({"stage": "reference"}, lambda _: measure_module(module, ds, kind), model=key, data=spec.data,
+                    outcomes="per-example")
 
 
 def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "cpu", progress: Any = None,
@@ -122,39 +187,64 @@ def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "c
     if dev.type == "cpu":
         configure_threads()
     out = Path(out)
+    ds_ctx = Context(None, dev)  # data only: a mistake in the data is found before the store is touched
+    ds = ds_ctx.data(spec.data)
+    spec = preflight(spec, ds, log, dev)  # every flag, the --init file, the data's size: before any work
+    module = user_module(spec, ds)
     store = RunStore(out, "diagnose", spec, log=log)
     store.begin()
     ctx = Context(store, dev, progress=progress, log=log)
+    ctx._data = ds_ctx._data
     started = time.perf_counter()
     try:
-        ds = ctx.data(spec.data)
-        module = user_module(spec, ds)
         kind = loss_kind(spec, ds)
         regression = kind == "mse" and ds.y.is_floating_point()
         key = json.dumps({"model": spec.model.non_default(), "weights": file_digest(spec.weights) if spec.weights
                           else None}, sort_keys=True)
         recipe = replace(spec.train, loss=kind)
-        guess = estimate_seconds(spec, ds, dev, recipe)
-        log(f"diagnose: expected to take about {f'{guess / 60:.0f} minutes' if guess >= 90 else f'{guess:.0f} s'} "
-            f"(timed on a few steps of the recipe; {len(spec.seeds)} seed(s), questions {', '.join(spec.questions)})")
-        ref = _reference(ctx, spec, ds, module, kind, key)
         answers: dict[str, Any] = {}
-        if "simpler" in spec.questions:
-            answers["simpler"] = question_simpler(ctx, spec, ds, recipe, module, key, ref, regression)
-        if "overparameterization" in spec.questions:
-            from .width import question_width
-            answers["overparameterization"] = question_width(ctx, spec, ds, recipe, ref, regression,
-                                                            answers.get("simpler"))
-        if "bound" in spec.questions:
-            from .bound import question_bound
-            answers["bound"] = question_bound(ctx, spec, ds, module, key, kind, ref)
-        if "parameters" in spec.questions:
-            answers["parameters"] = question_parameters(ctx, spec, ds, module, key, kind, recipe)
+
+        def stage(name: str) -> Callable[[Context], Any]:
+            def fn(c: Context) -> Any:
+                ref = _reference(c, spec, ds, module, kind, key)
+                if name == "reference":
+                    return ref
+                if name == "simpler":
+                    return question_simpler(c, spec, ds, recipe, module, key, ref, regression)
+                if name == "overparameterization":
+                    from .width import question_width
+                    return question_width(c, spec, ds, recipe, ref, regression, answers.get("simpler"))
+                if name == "bound":
+                    from .bound import question_bound
+                    return question_bound(c, spec, ds, module, key, kind, ref)
+                return question_parameters(c, spec, ds, module, key, kind, recipe)
+            return fn
+
+        stages = {q: stage(q) for q in ("reference", *spec.questions)}
+        cached = _cached_stages(store, ctx, stages)
+        guess = estimate_seconds(spec, ds, dev, recipe, skip=cached)
+        total = guess["total"]
+        parts = ", ".join(f"{q} {guess[q]:.0f} s" for q in spec.questions if guess[q] > 0)
+        log(f"diagnose: expected to take about {f'{total / 60:.0f} minutes' if total >= 90 else f'{total:.0f} s'} "
+            f"(timed on a few steps of the recipe; {len(spec.seeds)} seed(s); {parts or 'every stage is in the store'}"
+            f"{'; in the store already: ' + ', '.join(q for q in cached if q != 'reference') if len(cached) > 1 else ''})")
+        walls: dict[str, float] = {}
+        t0 = time.perf_counter()
+        ref = stages["reference"](ctx)
+        walls["reference"] = time.perf_counter() - t0
+        for q in spec.questions:
+            t0 = time.perf_counter()
+            answers[q] = stages[q](ctx)
+            walls[q] = time.perf_counter() - t0
         record = {"model": spec.model.factory or spec.model.kind, "model_args": spec.model.factory_args,
                   "data": spec.data.name if not spec.data.path else spec.data.path, "weights": spec.weights,
                   "spec": spec.to_dict(), "spec_hash": spec.hash(), "loss": kind, "regression": regression,
-                  "reference": ref, "answers": answers, "wall_s": time.perf_counter() - started,
+                  "recipe": recipe.to_dict(), "vectorized": _vectorized(spec, ds, dev),
+                  "reference": {k: v for k, v in ref.items() if k not in ("test_wrong", "test_sq_errors")},
+                  "answers": answers, "wall_s": time.perf_counter() - started,
+                  "walls": walls, "estimate": guess,
                   "cells": {"computed": len(store.computed), "loaded": len(store.loaded)}, "env": env_info(dev)}
+        record = _finite(record)
         store.finish(record, record["env"])
     except BaseException as err:
         store.fail(err)
@@ -164,6 +254,12 @@ def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "c
         diagnosis.to_json(out / "diagnosis.json")
         diagnosis.to_html(out / "report.html")
     return diagnosis
+
+
+def _vectorized(spec: DiagnoseSpec, ds, dev) -> str:
+    from .preflight import vectorization
+    why = vectorization(spec, ds, dev)
+    return "batched (one model for all seeds)" if why is None else f"member by member: {why}"
 
 
 def diagnose(model: nn.Module | None = None, data: Sequence | DataSpec | str | None = None, *,

@@ -14,9 +14,10 @@ from whynets.engine import TrainSpec
 from whynets.models import ModelSpec
 from whynets.spec import Spec, SpecError
 
-__all__ = ["DiagnoseSpec", "QUESTIONS"]
+__all__ = ["DiagnoseSpec", "QUESTIONS", "CLASSICAL"]
 
 QUESTIONS = ("simpler", "overparameterization", "bound", "parameters")
+CLASSICAL = ("logistic", "ridge", "rbf_kernel", "boosted_trees", "knn")
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,9 @@ class DiagnoseSpec(Spec):
                                                               "copies of them (MNIST-1D: freshly generated signals)"})
     temperature: float = field(default=2.0, metadata={"help": "distillation temperature T"})
     # question 1: classical baselines
-    classical: tuple[str, ...] = field(default=("logistic", "rbf_kernel", "boosted_trees", "knn"),
-                                       metadata={"help": "logistic | rbf_kernel | boosted_trees | knn (| ridge)"})
+    classical: tuple[str, ...] = field(default=("logistic", "ridge", "rbf_kernel", "boosted_trees", "knn"),
+                                       metadata={"help": "logistic (classifiers) | ridge (regressors) | rbf_kernel | "
+                                                         "boosted_trees | knn; each tuned by cross-validation"})
     # question 2: width sweep (issue: over-parameterization)
     width_arg: str = field(default="", metadata={"help": "the factory's keyword that scales width (question 2)"})
     width_factors: tuple[float, ...] = field(default=(1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0, 2.0),
@@ -69,6 +71,30 @@ class DiagnoseSpec(Spec):
 
     def validate(self) -> None:
         super().validate()
+
+        def need(ok: bool, name: str, rule: str) -> None:
+            if not ok:
+                raise SpecError(f"{name}={getattr(self, name)!r} is out of range: {rule}")
+
+        def finite(v: float) -> bool:
+            return isinstance(v, (int, float)) and math.isfinite(v)
+
+        need(len(self.seeds) >= 1, "seeds", "at least one re-training seed")
+        need(self.top_k >= 1, "top_k", "at least 1 Hessian eigenvalue")
+        need(self.trace_matvecs >= 3, "trace_matvecs", "at least 3 Hessian-vector products (Hutch++ splits them in 3)")
+        need(self.curvature_examples >= 1, "curvature_examples", "at least 1 training example")
+        need(self.spectra_boot >= 0, "spectra_boot", "bootstrap resamples >= 0 (0: no interval)")
+        need(self.pac_bayes_iters >= 1, "pac_bayes_iters", "at least 1 optimization step")
+        need(self.transfer_factor >= 0, "transfer_factor", ">= 0 extra copies of the training inputs (0: the training "
+             "inputs only)")
+        need(finite(self.temperature) and self.temperature > 0, "temperature", "a finite temperature > 0")
+        need(all(w >= 1 for w in self.student_widths), "student_widths", "hidden widths >= 1")
+        need(bool(self.width_factors) and all(finite(f) and f > 0 for f in self.width_factors), "width_factors",
+             "finite multiples of your width > 0, e.g. 0.25,0.5,1,2")
+        unknown = [c for c in self.classical if c not in CLASSICAL]
+        if unknown:
+            raise SpecError(f"classical={self.classical!r}: unknown {', '.join(map(repr, unknown))}; choose from "
+                            f"{', '.join(CLASSICAL)} (or an empty list: classical=)")
         bad = [q for q in self.questions if q not in QUESTIONS]
         if bad or not self.questions:
             raise SpecError(f"questions={self.questions!r}: choose from {', '.join(QUESTIONS)}")

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from whynets.engine import population_for
-from whynets.stats import contrast_interval, t_interval
+from whynets.spec import SpecError
+from whynets.stats import contrast_interval
 
 from .core import n_params
-from .simpler import score_of
+from .simpler import reference_row, score_of, score_table, within
 from .spec import DiagnoseSpec
 
 __all__ = ["question_width", "width_html"]
@@ -53,15 +54,28 @@ def question_width(ctx, spec: DiagnoseSpec, ds, train, ref: dict[str, Any], regr
     seeds = list(spec.seeds)[:max(2, min(3, len(spec.seeds)))]
     fit_train = replace(train, fit_acc=0.0 if regression else 0.99, fit_check_every=max(1, train.steps // 40))
     rows, table = [], []
+    ref_score = ref["test_loss"] if regression else 100 * ref["test_acc"]
+    mine = reference_row(ref, regression)
     ctx.log(f"diagnose: question 2 — width sweep {widths} ({spec.width_arg}), {len(seeds)} seeds each")
+    refused = []
     for w in widths:
         model = replace(spec.model, factory_args=json.dumps(dict(args, **{spec.width_arg: w})))
-        r = ctx.train({"stage": "width", spec.width_arg: w}, model, spec.data, fit_train, seeds)
+        if w != yours:
+            try:
+                population_for(model, ds, [0])
+            except SpecError as err:  # the factory does not build this width (e.g. heads that do not divide it)
+                refused.append({"width": w, "why": str(err)})
+                continue
+        r = ctx.train({"stage": "width", spec.width_arg: w}, model, spec.data, fit_train, seeds, outcomes=True)
         test = score_of(r["final"], regression)
         train_score = score_of({"test_loss": r["final"]["train_loss"], "test_acc": r["final"]["train_acc"]}, regression)
-        iv = t_interval(test)
+        # within ε of yours: decided paired with your model on the same test examples (test and seed noise)
+        check = within(f"width {w}", score_table(r["test_outcomes"], ref["n_test"], regression), mine, ref_score,
+                       spec.epsilon, regression)
+        iv = check.interval
         rows.append({"width": w, "params": n_params(population_for(model, ds, [0]).member(0)),
-                     "test": {"estimate": iv.estimate, "interval": [iv.lo, iv.hi], "values": test},
+                     "test": {"estimate": iv.estimate, "interval": [iv.lo, iv.hi], "values": test, "method": iv.method},
+                     "within_eps": "no verdict" if iv.method.startswith("degenerate") else check.verdict,
                      "train": sum(train_score) / len(train_score), "fit_step": r["fit_step"]})
         table.append(test)
     per_seed = [list(col) for col in zip(*table)]  # seeds × widths
@@ -76,17 +90,8 @@ def question_width(ctx, spec: DiagnoseSpec, ds, train, ref: dict[str, Any], regr
         peak_out = {"width": rows[peak]["width"], "from_width": rows[low]["width"], "rise": rise,
                     "interval": [iv.lo, iv.hi], "verdict": "pass" if iv.lo > 0 else "inconclusive" if iv.hi > 0 else
                     "fail", "method": iv.method + " (peak picked from the same data: biased upward)"}
-    ref_score = ref["test_loss"] if regression else 100 * ref["test_acc"]
     eps = spec.epsilon
     unit = "%" if regression else " point(s)"
-    for r in rows:  # within ε of your score, decided on the interval's side (as question 1's candidates are)
-        lo, hi = r["test"]["interval"]
-        if regression:
-            bar = ref_score * (1 + eps / 100)
-            r["within_eps"] = "pass" if hi <= bar else "fail" if lo > bar else "inconclusive"
-        else:
-            bar = ref_score - eps
-            r["within_eps"] = "pass" if lo >= bar else "fail" if hi < bar else "inconclusive"
     narrower = [r for r in rows if r["width"] < yours]
     ok = [r for r in narrower if r["within_eps"] == "pass"]
     open_ = [r for r in narrower if r["within_eps"] == "inconclusive"]
@@ -119,9 +124,10 @@ def question_width(ctx, spec: DiagnoseSpec, ds, train, ref: dict[str, Any], regr
         d = contrast_interval(per_seed, [1.0 if r["width"] == wider["width"] else -1.0 if r["width"] == yours else 0.0
                                          for r in rows])
         better = (d.hi < 0) if regression else (d.lo > 0)
-        buys.append(f"{wider['width'] / yours:g}x your width {'lowers' if regression else 'raises'} the test score by "
-                    f"{gain:+.3g} (95% interval {d.lo:+.3g}..{d.hi:+.3g}): "
-                    f"{'it buys accuracy' if better else 'no measurable gain'}")
+        what = "test MSE" if regression else "test accuracy"
+        buys.append(f"{wider['width'] / yours:g}x your width changes the {what} by {gain:+.3g} (95% interval "
+                    f"{d.lo:+.3g}..{d.hi:+.3g}{'; lower is better' if regression else ''}): "
+                    f"{('it buys a lower error' if regression else 'it buys accuracy') if better else 'no measurable gain'}")
     steps = [(r["width"], sum(s for s in r["fit_step"] if s is not None) / max(1, sum(s is not None for s in r["fit_step"])))
              for r in rows if all(s is not None for s in r["fit_step"])]
     if len(steps) >= 2:
@@ -131,11 +137,14 @@ def question_width(ctx, spec: DiagnoseSpec, ds, train, ref: dict[str, Any], regr
         verdict += "; " + "; ".join(buys)
     if fit:
         verdict += f"; the training set is first fit at width {fit}"
+    if refused:
+        verdict += (f"; not covered: width(s) {', '.join(str(r['width']) for r in refused)}, which your factory "
+                    f"refuses ({refused[0]['why']})")
     if peak_out and peak_out["verdict"] == "pass":
         verdict += f"; a double-descent peak at width {peak_out['width']} (test error up {rise:.3g})"
     out = {"width_arg": spec.width_arg, "your_width": yours, "rows": rows, "interpolation_width": fit,
            "peak": peak_out, "smallest_within_eps": None if smallest is None else smallest["width"],
-           "regression": regression, "verdict": verdict}
+           "regression": regression, "verdict": verdict, "refused": refused}
     if simpler is not None and simpler.get("tickets"):
         series = simpler["tickets"]["series"][0]
         out["tickets"] = {"label": f"lottery tickets ({series['scope']}, rewound to step {series['rewind']})",

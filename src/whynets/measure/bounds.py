@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 from scipy.special import gammaln, logsumexp, xlog1py, xlogy
 
 from .norms import linear_layers, path_norm
@@ -49,7 +50,7 @@ __all__ = [
     "gaussian_kl",
     "ReferenceBound",
     "classification_margins",
-    "vc_bound",
+    "vc_bound", "vc_bound_any",
     "spectral_margin_bound",
     "path_norm_bound",
 ]
@@ -329,6 +330,57 @@ def vc_bound(model, train_error: float, n: int, delta: float = 0.05, *, pieces: 
                           {"vc_dim": vc, "params": W, "layers": L, "effective_depth": L_bar, "log_growth": log_growth},
                           "Bartlett-Harvey-Liaw-Mehrabian 2019 Thm 7 (piecewise-linear, binary) + VC bound "
                           "(Bousquet-Boucheron-Lugosi 2004 Cor. 3)")
+
+
+PIECEWISE_LINEAR = ("Linear", "Conv1d", "Conv2d", "Conv3d", "ReLU", "LeakyReLU", "PReLU", "ReLU6", "Hardtanh",
+                    "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+                    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Flatten", "Unflatten", "Dropout", "Identity",
+                    "BatchNorm1d", "BatchNorm2d", "Sequential", "ModuleList")
+
+
+def vc_bound_any(model: nn.Module, example: torch.Tensor, train_error: float, n: int, delta: float = 0.05,
+                 pieces: int = 2) -> ReferenceBound:
+    """The VC bound of ``vc_bound`` for any piecewise-linear module (convolutions, pooling, BatchNorm in eval mode,
+    residual sums): Bartlett et al.'s Thm 7 counts W parameters (shared ones once: a unit's output is a
+    piecewise polynomial in the distinct parameters) and the computation units of each layer — here every output
+    of every Linear/Conv layer, counted on one ``example`` with forward hooks, in execution order. A module with a
+    non-piecewise-linear part (tanh, sigmoid, softmax attention, a recurrent cell, LayerNorm's division) is refused
+    with the part named: the theorem does not cover it."""
+    leaves = [m for m in model.modules() if not list(m.children())]
+    other = sorted({type(m).__name__ for m in leaves if type(m).__name__ not in PIECEWISE_LINEAR})
+    if other:
+        raise ValueError(f"the VC bound here (Bartlett et al. 2019, Thm 7) is stated for piecewise-linear networks; "
+                         f"your model has {', '.join(other)}")
+    units, per_layer = [], []
+
+    def count(m: nn.Module, _inp, out: torch.Tensor) -> None:
+        units.append(out[0].numel())
+        per_layer.append(sum(p.numel() for p in m.parameters(recurse=False)))
+
+    hooks = [m.register_forward_hook(count) for m in model.modules()
+             if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
+    try:
+        with torch.no_grad():
+            was = model.training
+            model.eval()
+            model(example[:1])
+            model.train(was)
+    finally:
+        for h in hooks:
+            h.remove()
+    train_error, delta = _check_prob("train_error", train_error), _check_delta(delta)
+    W, L = sum(p.numel() for p in model.parameters()), len(units)
+    L_bar = sum(itertools.accumulate(per_layer)) / max(1, sum(per_layer))
+    R = sum((i + 1) * k for i, k in enumerate(units))
+    e = math.e
+    vc = L + L_bar * W * math.log2(4 * e * pieces * R * math.log2(2 * e * pieces * R))
+    log_growth = 2 * n * math.log(2.0) if vc >= 2 * n else min(2 * n * math.log(2.0), vc * math.log(2 * e * n / vc))
+    gap = 2.0 * math.sqrt(2.0 * (log_growth + math.log(2.0 / delta)) / n)
+    return ReferenceBound("vc", train_error + gap, train_error, gap, math.log(1.0 / delta),
+                          {"vc_dim": vc, "params": W, "layers": L, "effective_depth": L_bar, "log_growth": log_growth,
+                           "units": units},
+                          "Bartlett-Harvey-Liaw-Mehrabian 2019 Thm 7 (piecewise-linear, binary; units counted on one "
+                          "example) + VC bound (Bousquet-Boucheron-Lugosi 2004 Cor. 3)")
 
 
 def spectral_margin_bound(model, x: torch.Tensor, margins: torch.Tensor, delta: float = 0.05, *,

@@ -36,7 +36,7 @@ from torch import nn
 from .bounds import binomial_tail_inverse, kl_inverse_upper
 
 __all__ = ["quantize", "arithmetic_encode", "arithmetic_decode", "arithmetic_code_length", "ideal_code_length",
-           "choice_bits", "count_bits", "compression_bound", "CompressedModel", "compress_model"]
+           "choice_bits", "count_bits", "compression_bound", "CompressedModel", "compress_model", "decode_compressed"]
 
 _PRECISION = 48  # coder state bits; counts may total up to 2^46
 _FULL, _HALF, _QUARTER = 1 << _PRECISION, 1 << (_PRECISION - 1), 1 << (_PRECISION - 2)
@@ -227,14 +227,30 @@ class CompressedModel:
     counts: list = field(default_factory=list)  # per symbol (symbol 0 = pruned, when masks are given)
     codebook: torch.Tensor | None = None  # float32 centroids (symbol s ↦ codebook[s − 1] with masks, else [s])
     symbols: torch.Tensor | None = None  # the coded sequence, named_parameters order, flattened
+    bits_raw: int = 0  # every other tensor the predictor uses that the base does not already hold (included in bits)
+    raw: dict = field(default_factory=dict)  # those tensors, as coded: float32 (32 bits an entry) or int64 (64)
+    coded: tuple = ()  # the quantized tensors' names, in coding order
 
 
 def compress_model(model: nn.Module, levels: int, masks: dict[str, torch.Tensor] | None = None,
-                   seed: int = 0) -> CompressedModel:
-    """Quantize every trainable parameter to one shared ``levels``-centroid codebook (pruned entries, where
-    ``masks[name]`` is False, become exact zeros coded by their own symbol) and measure the code length."""
-    names = [k for k, p in model.named_parameters() if p.requires_grad]
-    params = dict(model.named_parameters())
+                   seed: int = 0, base: nn.Module | None = None) -> CompressedModel:
+    """Quantize every parameter (trainable or frozen) to one shared ``levels``-centroid codebook (pruned entries,
+    where ``masks[name]`` is False, become exact zeros coded by their own symbol) and measure the code length.
+
+    Everything else the predictor uses is charged too: each buffer (BatchNorm running statistics) is coded raw —
+    32 bits an entry (float32) or 64 (integers) — unless it equals that tensor of ``base``, a module built without
+    data (the factory at a fixed seed), which the decoder rebuilds for free; a frozen parameter equal to base's is
+    free as well. So the code plus ``base`` reproduces the whole state (``decode_compressed``), and no tensor the
+    predictor reads escapes the bound."""
+    own = dict(model.named_parameters())
+    reference = {} if base is None else {k: v.detach().cpu() for k, v in base.state_dict().items()}
+
+    def given(k: str, v: torch.Tensor) -> bool:  # rebuilt by the decoder from the data-independent base
+        r = reference.get(k)
+        return r is not None and r.shape == v.shape and r.dtype == v.dtype and torch.equal(r, v.detach().cpu())
+
+    names = [k for k, p in own.items() if p.requires_grad or not given(k, p)]
+    params = {k: own[k] for k in names}
     flat = torch.cat([params[k].detach().flatten().double().cpu() for k in names])
     if masks is not None:
         unknown = set(masks) - set(names)
@@ -259,6 +275,31 @@ def compress_model(model: nn.Module, levels: int, masks: dict[str, torch.Tensor]
         size = params[k].numel()
         state[k] = values[start:start + size].reshape(params[k].shape).to(params[k])
         start += size
-    return CompressedModel(state, 32 * len(codebook) + bits_counts + bits_symbols, 32 * len(codebook), bits_counts,
-                           bits_symbols, ideal_code_length(symbols, counts.numpy()), len(codebook), n_weights,
-                           counts.tolist(), codebook, symbols)
+    raw, bits_raw = {}, 0
+    for k, v in model.state_dict().items():
+        if k in own or given(k, v):
+            continue
+        coded = v.detach().cpu().to(torch.float32 if v.is_floating_point() else torch.int64)
+        raw[k] = coded
+        bits_raw += (32 if v.is_floating_point() else 64) * v.numel()
+        state[k] = coded.to(v)
+    bits = 32 * len(codebook) + bits_counts + bits_symbols + bits_raw
+    return CompressedModel(state, bits, 32 * len(codebook), bits_counts, bits_symbols,
+                           ideal_code_length(symbols, counts.numpy()), len(codebook), n_weights, counts.tolist(),
+                           codebook, symbols, bits_raw=bits_raw, raw=raw, coded=tuple(names))
+
+
+def decode_compressed(code: CompressedModel, base: nn.Module, masked: bool = False) -> dict[str, torch.Tensor]:
+    """The whole state the code describes: the quantized tensors (codebook[symbol], in ``code.coded`` order),
+    the raw-coded ones, and every other tensor from ``base`` (built without data). ``masked``: symbol 0 meant a
+    pruned zero."""
+    state = {k: v.detach().clone() for k, v in base.state_dict().items()}
+    values = torch.cat([torch.zeros(1 if masked else 0), code.codebook])[code.symbols]
+    start = 0
+    for k in code.coded:
+        size = state[k].numel()
+        state[k] = values[start:start + size].reshape(state[k].shape).to(state[k].dtype)
+        start += size
+    for k, v in code.raw.items():
+        state[k] = v.to(state[k].dtype)
+    return state

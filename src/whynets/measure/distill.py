@@ -27,7 +27,7 @@ from scipy.special import betaincinv
 
 __all__ = ["distillation_loss", "transfer_set", "TRANSFER_KINDS"]
 
-TRANSFER_KINDS = ("mixup", "noise", "both")
+TRANSFER_KINDS = ("mixup", "noise", "both", "swap")
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0,
@@ -63,7 +63,9 @@ def _beta(n: int, alpha: float, gen: torch.Generator) -> torch.Tensor:
 def transfer_set(x: torch.Tensor, n: int, generator: torch.Generator | int, kind: str = "both",
                  alpha: float = 1.0, noise_std: float = 0.1) -> torch.Tensor:
     """``n`` inputs: the len(x) training inputs first, then n − len(x) new points: mixup pairs (``mixup``),
-    noisy copies (``noise``), or half of each, mixup first (``both``; the odd one is a mixup point).
+    noisy copies (``noise``), or half of each, mixup first (``both``; the odd one is a mixup point); or, for
+    discrete inputs (token ids, categories) where a mixture or a noisy value means nothing, ``swap``: every feature
+    of a new point is that feature of a random training input (each value seen in training at its position).
 
     ``alpha`` is the Beta(α, α) mixing parameter (1 = λ uniform on [0, 1]); ``noise_std`` is in units of
     each feature's standard deviation over the training inputs. All draws come from ``generator`` (or a
@@ -78,10 +80,16 @@ def transfer_set(x: torch.Tensor, n: int, generator: torch.Generator | int, kind
     if not alpha > 0 or not noise_std >= 0:
         raise ValueError(f"need alpha > 0 and noise_std >= 0, got alpha={alpha}, noise_std={noise_std}")
     extra = n - m
+    gen0 = torch.Generator().manual_seed(generator) if isinstance(generator, int) else generator
+    if kind == "swap":
+        flat = x.reshape(m, -1)
+        rows = torch.randint(m, (extra, flat.shape[1]), generator=gen0, device=gen0.device).to(x.device)
+        new = flat.gather(0, rows).reshape(extra, *x.shape[1:])
+        return torch.cat([x, new])
     n_mix = {"mixup": extra, "noise": 0, "both": extra - extra // 2}[kind]
     if n_mix and m < 2:
         raise ValueError("mixup needs at least 2 training inputs")
-    gen = torch.Generator().manual_seed(generator) if isinstance(generator, int) else generator
+    gen = gen0
     dev = gen.device
     parts = [x]
     if n_mix:

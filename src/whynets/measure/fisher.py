@@ -6,7 +6,8 @@ computes Gv = Jᵀ(H (J v)) from a cached graph per batch: J v by the double-bac
 (differentiating the linear map u ↦ Jᵀu), H·(Jv) by a Hessian-vector product of the loss in the
 outputs, then Jᵀ(·) by one backward pass. Only reverse mode, so BatchNorm in train mode works too.
 
-Fisher (per-example gradients by ``torch.func.vmap(grad)``; BatchNorm must be in eval mode, since
+Fisher (per-example gradients by ``torch.func.vmap(grad)``, one example at a time for a module vmap cannot batch;
+BatchNorm must be in eval mode, since
 in train mode an example's output depends on the rest of its batch):
 - empirical Fisher  F_emp = (1/N) Σ_i g_i g_iᵀ with g_i = ∇ℓ(f(x_i), y_i) at the data labels;
 - true Fisher       F = (1/N) Σ_i E_{ŷ∼p(·|x_i)} ∇log p(ŷ|x_i) ∇log p(ŷ|x_i)ᵀ, for a categorical
@@ -96,11 +97,27 @@ def _per_example_fn(ml: ModelLoss, loss_of_output):
     return grad(single)
 
 
+def _over_examples(per_example, chunk_size: int | None):
+    """``per_example(θ, x_i, y_i)`` over a batch: vmap, or — for a model vmap cannot batch (a recurrent cell, an op
+    without a batching rule; found on the first call) — one example at a time, the same numbers more slowly."""
+    batched = vmap(per_example, in_dims=(None, 0, 0), chunk_size=chunk_size)
+    state = {"loop": False}
+
+    def apply(theta, x, y):
+        if not state["loop"]:
+            try:
+                return batched(theta, x, y)
+            except RuntimeError:
+                state["loop"] = True
+        return torch.stack([per_example(theta, x[i], y[i]) for i in range(len(x))])
+    return apply
+
+
 def per_example_gradients(model: nn.Module, loss_fn: LossFn, batches, *, chunk_size: int | None = 256,
                           dtype: torch.dtype | None = None) -> torch.Tensor:
     """(N, n) gradients of ``loss_fn`` on each example alone (BatchNorm in eval mode)."""
     ml = ModelLoss(model, loss_fn, batches, bn_mode="eval", dtype=dtype)
-    fn = vmap(_per_example_fn(ml, loss_fn), in_dims=(None, 0, 0), chunk_size=chunk_size)
+    fn = _over_examples(_per_example_fn(ml, loss_fn), chunk_size)
     with module_modes(model, "eval"):
         return torch.cat([fn(ml.theta, x, y) for x, y, _ in ml.batches])
 
@@ -122,7 +139,7 @@ def fisher_trace(model: nn.Module, batches, *, kind: str = "exact", loss_fn: Los
         raise ValueError(f"kind must be 'exact', 'true' or 'empirical', got {kind!r}")
     loss_fn = loss_fn or _nll
     ml = ModelLoss(model, loss_fn if kind == "empirical" else _nll, batches, bn_mode="eval", dtype=dtype)
-    fn = vmap(_per_example_fn(ml, ml.loss_fn), in_dims=(None, 0, 0), chunk_size=chunk_size)
+    fn = _over_examples(_per_example_fn(ml, ml.loss_fn), chunk_size)
     gen = make_generator(generator, seed)
     per_example, calls = [], 0
     with module_modes(model, "eval"), torch.no_grad():

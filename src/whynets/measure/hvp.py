@@ -33,6 +33,7 @@ from typing import Callable, Iterator, Sequence
 import torch
 from torch import nn
 from torch.func import functional_call
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 __all__ = ["ModelLoss", "HessianOperator", "DenseOperator", "hessian_operator", "hessian_vector_product"]
 
@@ -122,7 +123,9 @@ class ModelLoss:
         if buffers is None:
             buffers = {n: b.clone() for n, b in self.buffers.items()}
         tensors = {**self.unflatten(theta), **self.frozen, **buffers}
-        with module_modes(self.model, self.bn_mode):
+        # attention through the composite ("math") kernel: the fused CPU/flash kernels have no second derivative,
+        # which every Hessian-vector product needs
+        with module_modes(self.model, self.bn_mode), sdpa_kernel([SDPBackend.MATH]):
             return functional_call(self.model, tensors, (self.batches[batch][0],))
 
     def batch_loss(self, theta: torch.Tensor, batch: int, buffers: dict | None = None) -> torch.Tensor:
@@ -180,7 +183,10 @@ class HessianOperator:
 
     def _apply(self, theta: torch.Tensor, grad: torch.Tensor, V: torch.Tensor, retain: bool) -> torch.Tensor:
         if self.batched:
-            return torch.autograd.grad(grad, theta, V, retain_graph=retain, is_grads_batched=True)[0]
+            try:
+                return torch.autograd.grad(grad, theta, V, retain_graph=True, is_grads_batched=True)[0]
+            except RuntimeError:  # a backward op vmap cannot batch (a recurrent cell): one vector at a time
+                self.batched = False
         rows = [torch.autograd.grad(grad, theta, v, retain_graph=retain or i < len(V) - 1)[0]
                 for i, v in enumerate(V)]
         return torch.stack(rows)

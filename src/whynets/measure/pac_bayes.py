@@ -6,7 +6,11 @@ Posterior Q = N(w, diag s²), started at the trained weights w (and s from ``ini
 P = N(w₀, λI) with w₀ = ``prior_mean`` (the initialization, or zeros; it must not depend on the training
 data) and λ on the grid λ_j = c·exp(−j/b), j = 1, 2, … (D&R §4 use c = 0.1, b = 100; the default here is
 c = 1 because small nets have O(1) weights: c caps λ, and raising it costs only 2·ln(j'/j) nats, ≈ 1 nat
-at λ = 1e-3). Every trainable parameter (weights, biases) is stochastic; buffers (BatchNorm) stay fixed.
+at λ = 1e-3). Every tensor the predictor uses is charged: every parameter (trainable or frozen) and every
+floating buffer (BatchNorm running statistics) is stochastic, with its prior mean from ``prior_mean`` (zeros where
+none is given); only integer buffers stay fixed (BatchNorm's batch counter, which eval mode does not read).
+``charge_all=False`` restores the older rule (trainable parameters only, the rest fixed at the trained values —
+valid only when those fixed tensors do not depend on the data).
 
 Optimization (any ``nn.Module`` through ``torch.func.functional_call``, reparametrization w + s·ε with a
 seeded generator, Adam on (w, ln s, ln λ)): minimize the D&R objective
@@ -97,10 +101,10 @@ def zero_one_errors(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (pred != y.long()).sum()
 
 
-def _errors(model, params, buffers, x, y, batch=4096) -> float:
+def _errors(model, params, buffers, x, y, batch=4096, risk=zero_one_errors) -> float:
     with torch.no_grad():
-        wrong = sum(int(zero_one_errors(functional_call(model, {**params, **buffers}, (x[i:i + batch],)),
-                                        y[i:i + batch])) for i in range(0, len(x), batch))
+        wrong = sum(float(risk(functional_call(model, {**params, **buffers}, (x[i:i + batch],)), y[i:i + batch]))
+                    for i in range(0, len(x), batch))
     return wrong / len(x)
 
 
@@ -109,14 +113,15 @@ def _sample(mean, log_std, gen):
                                                         dtype=mean[k].dtype) for k in mean}
 
 
-def _batch_errors(model, mean, log_std, buffers, x, y, size, passes, gen) -> list[float]:
-    """0-1 error of a fresh h ~ Q on each of the len(x)//size batches, ``passes`` times."""
+def _batch_errors(model, mean, log_std, buffers, x, y, size, passes, gen, risk=zero_one_errors) -> list[float]:
+    """0-1 error (or ``risk``, a loss in [0, 1] summed over the batch) of a fresh h ~ Q on each of the
+    len(x)//size batches, ``passes`` times."""
     out = []
     with torch.no_grad():
         for _ in range(passes):
             for i in range(0, len(x) - size + 1, size):
                 logits = functional_call(model, {**_sample(mean, log_std, gen), **buffers}, (x[i:i + size],))
-                out.append(float(zero_one_errors(logits, y[i:i + size])) / size)
+                out.append(float(risk(logits, y[i:i + size])) / size)
     return out
 
 
@@ -130,11 +135,14 @@ def optimize_pac_bayes(model: nn.Module, loss: LossFn | None, x: torch.Tensor, y
                        delta: float = 0.025, delta_mc: float = 0.01, prior_grid: tuple[float, float] = (1.0, 100.0),
                        init_std: float = 0.1, init_prior_var: float | None = None, learn_mean: bool = True,
                        mc_passes: int = 20, mc_batch_size: int = 100, max_examples: int | None = None,
-                       x_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None) -> PacBayesResult:
+                       x_test: torch.Tensor | None = None, y_test: torch.Tensor | None = None,
+                       charge_all: bool = True, risk=None) -> PacBayesResult:
     """Optimize N(w, diag s²) around ``model``'s weights and certify its error (see the module docstring).
 
     ``loss(logits, y)`` is the differentiable surrogate (None: ``log2_cross_entropy``); the certificate
-    always uses the 0-1 error. ``init_std``: initial s, relative to each tensor's RMS (absolute for an
+    uses ``risk(logits, y)``: a loss in [0, 1] per example, summed over the batch (None: the 0-1 error; e.g. a
+    clipped, rescaled squared error for a regressor — the kl bounds hold for any loss in [0, 1], Maurer 2004).
+    ``init_std``: initial s, relative to each tensor's RMS (absolute for an
     all-zero tensor). ``init_prior_var``: starting λ (default: the mean squared distance to the prior mean,
     at least 1e-6). ``max_examples``: use only the first so many training examples (optimization and bound).
     """
@@ -146,29 +154,44 @@ def optimize_pac_bayes(model: nn.Module, loss: LossFn | None, x: torch.Tensor, y
         raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
     x, y = (x[:max_examples], y[:max_examples]) if max_examples else (x, y)
     n_all, loss = len(x), loss or log2_cross_entropy
-    names = [k for k, p in model.named_parameters() if p.requires_grad]
+    risk = risk or zero_one_errors
     params = dict(model.named_parameters())
+    if charge_all:  # every parameter and every floating buffer enters the posterior (and the KL)
+        floating = {k: v for k, v in model.named_buffers() if v.is_floating_point()}
+        names = list(params) + list(floating)
+        params = {**params, **floating}
+    else:
+        names = [k for k, p in params.items() if p.requires_grad]
     device = params[names[0]].device
-    buffers = {k: v.detach() for k, v in model.named_buffers()}
+    buffers = {k: v.detach() for k, v in model.named_buffers() if k not in names}
     frozen = {k: p.detach() for k, p in params.items() if k not in names}
     buffers = {**buffers, **frozen}
     prior = {k: torch.zeros_like(params[k]).detach() for k in names} if prior_mean is None else \
         {k: torch.as_tensor(prior_mean[k]).detach().to(params[k]) for k in names if k in prior_mean}
     if set(prior) != set(names) or any(prior[k].shape != params[k].shape for k in names):
-        raise ValueError(f"prior_mean must give a tensor of the parameter's shape for each of {names}")
+        raise ValueError(f"prior_mean must give a tensor of the right shape for each of {names} (missing or "
+                         f"misshapen: {[k for k in names if k not in prior or prior[k].shape != params[k].shape]})")
     gen = torch.Generator(device=device).manual_seed(seed)
-    mean = {k: params[k].detach().clone().requires_grad_(learn_mean) for k in names}
+    # buffers (running statistics) are stochastic too, but torch's batch norm takes no gradient through them: their
+    # posterior stays at N(trained value, (init_std·|value|)²) elementwise (a running variance stays positive: a
+    # negative draw needs a 10-σ event at init_std = 0.1), charged in the KL, and is not optimized
+    fixed_noise = {k for k in names if k not in dict(model.named_parameters())}
+    mean = {k: params[k].detach().clone().requires_grad_(learn_mean and k not in fixed_noise) for k in names}
     log_std = {}
     for k in names:
         rms = float(params[k].detach().pow(2).mean().sqrt()) or 1.0
-        log_std[k] = torch.full_like(params[k], math.log(init_std * rms)).detach().requires_grad_(True)
+        if k in fixed_noise:
+            scale = params[k].detach().abs().clamp(min=1e-3 * rms)
+            log_std[k] = (init_std * scale).log().detach()
+        else:
+            log_std[k] = torch.full_like(params[k], math.log(init_std * rms)).detach().requires_grad_(True)
     dist2 = sum(float((params[k].detach() - prior[k]).pow(2).sum()) for k in names)
     n_params = sum(params[k].numel() for k in names)
     lam0 = init_prior_var or max(dist2 / n_params, 1e-6)
     log_lam = torch.tensor(math.log(min(lam0, c * math.exp(-1.0 / b))), device=device, requires_grad=True)
-    groups = [{"params": list(log_std.values()) + [log_lam], "lr": lr_std}]
+    groups = [{"params": [v for v in log_std.values() if v.requires_grad] + [log_lam], "lr": lr_std}]
     if learn_mean:
-        groups.append({"params": list(mean.values()), "lr": lr})
+        groups.append({"params": [v for v in mean.values() if v.requires_grad], "lr": lr})
     opt = torch.optim.Adam(groups)
     const = math.log(math.pi ** 2 / (6 * delta)) + math.log(2 * math.sqrt(n_all))
     history = []
@@ -193,7 +216,7 @@ def optimize_pac_bayes(model: nn.Module, loss: LossFn | None, x: torch.Tensor, y
         size = min(mc_batch_size, n_all)
         n_bound = (n_all // size) * size
         xs, ys = x[:n_bound], y[:n_bound]
-        mc = _batch_errors(model, mean, log_std, buffers, xs, ys, size, mc_passes, gen)
+        mc = _batch_errors(model, mean, log_std, buffers, xs, ys, size, mc_passes, gen, risk)
         mc_error = sum(mc) / len(mc)
         mc_bound = monte_carlo_risk_bound(mc_error, len(mc), delta_mc)
         j_hat = b * (math.log(c) - float(log_lam.detach()))
@@ -211,15 +234,15 @@ def optimize_pac_bayes(model: nn.Module, loss: LossFn | None, x: torch.Tensor, y
         stoch_test = None
         if test:
             test_size = min(mc_batch_size, len(x_test))
-            errs = _batch_errors(model, mean, log_std, buffers, x_test, y_test, test_size, 1, gen)
+            errs = _batch_errors(model, mean, log_std, buffers, x_test, y_test, test_size, 1, gen, risk)
             stoch_test = sum(errs) / len(errs)
         result = PacBayesResult(
             bound=value, mcallester_bound=mcallester, kl=kl, mc_error=mc_error, mc_bound=mc_bound,
             mc_samples=len(mc), prior_variance=lam, prior_index=j, n=n_bound, delta=delta, delta_mc=delta_mc,
-            deterministic_train_error=_errors(model, det, buffers, x, y),
-            posterior_mean_train_error=_errors(model, mean, buffers, x, y),
+            deterministic_train_error=_errors(model, det, buffers, x, y, risk=risk),
+            posterior_mean_train_error=_errors(model, mean, buffers, x, y, risk=risk),
             stochastic_test_error=stoch_test,
-            deterministic_test_error=_errors(model, det, buffers, x_test, y_test) if test else None,
+            deterministic_test_error=_errors(model, det, buffers, x_test, y_test, risk=risk) if test else None,
             posterior_std_median=float(torch.cat([v.exp().flatten() for v in log_std.values()]).median()),
             seconds_optimize=t1 - t0, seconds_evaluate=time.perf_counter() - t1, objective_history=history,
             posterior_mean=mean, posterior_std={k: v.exp() for k, v in log_std.items()})

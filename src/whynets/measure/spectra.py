@@ -83,7 +83,7 @@ METRIC_NOTES = {
 @dataclass(frozen=True)
 class LayerMatrices:
     name: str
-    kind: str  # linear | conv1d | conv2d
+    kind: str  # linear | conv1d | conv2d | recurrent (one gate) | attention (q, k or v) | embedding | matrix
     shape: tuple[int, ...]  # the weight's shape
     matrices: torch.Tensor  # (rf, N, M), N >= M, float64, conv norm applied
 
@@ -106,21 +106,66 @@ def _stack(w: torch.Tensor) -> torch.Tensor:
     return w.transpose(1, 2) if w.shape[1] < w.shape[2] else w
 
 
+GATES = {"GRU": ("reset", "update", "new"), "LSTM": ("input", "forget", "cell", "output"), "RNN": ("",)}
+
+
 def layer_matrices(module: nn.Module, conv_norm: bool = True) -> list[LayerMatrices]:
-    """The weight matrices of every Linear / ScaledLinear / Conv1d / Conv2d submodule, in registration order."""
+    """The weight matrices of ``module``, in registration order: every Linear / ScaledLinear / Conv1d / Conv2d
+    weight; each gate of a recurrent cell's input and hidden weights (GRU's reset/update/new, LSTM's
+    input/forget/cell/output: ``weight_ih_l0[reset]``, …); the query, key and value projections of an attention
+    layer (``in_proj_weight[q]``, …); embedding tables; and any other 2-D parameter as one matrix."""
     from whynets.models.layers import ScaledLinear
 
-    out = []
+    out, seen = [], set()
+
+    def add(name: str, kind: str, w: torch.Tensor, mats: torch.Tensor, owner: torch.Tensor) -> None:
+        seen.add(id(owner))
+        out.append(LayerMatrices(name=name, kind=kind, shape=tuple(w.shape), matrices=mats))
+
     for name, mod in module.named_modules():
         w = getattr(mod, "weight", None)
+        label = name or type(module).__name__
         if isinstance(mod, nn.Linear) or isinstance(mod, ScaledLinear):
-            kind, mats = "linear", _stack(w[None] * getattr(mod, "w_mult", 1.0))
+            add(label, "linear", w, _stack(w[None] * getattr(mod, "w_mult", 1.0)), w)
         elif isinstance(mod, (nn.Conv1d, nn.Conv2d)):
             kind = "conv1d" if isinstance(mod, nn.Conv1d) else "conv2d"
-            mats = _stack(w.flatten(2).permute(2, 0, 1)) * (CONV_NORM if conv_norm else 1.0)
-        else:
+            add(label, kind, w, _stack(w.flatten(2).permute(2, 0, 1)) * (CONV_NORM if conv_norm else 1.0), w)
+        elif isinstance(mod, nn.Embedding):
+            add(label, "embedding", w, _stack(w[None]), w)
+        elif isinstance(mod, nn.RNNBase):
+            gates = GATES.get(mod.mode.split("_")[0], ("",)) if mod.mode in ("GRU", "LSTM") else ("",)
+            for pname, p in mod.named_parameters(recurse=False):
+                if not pname.startswith("weight_"):
+                    continue
+                for g, block in zip(gates, p.chunk(len(gates), 0)):
+                    add(f"{label}.{pname}" + (f"[{g}]" if g else ""), "recurrent", block, _stack(block[None]), p)
+        elif isinstance(mod, nn.MultiheadAttention):
+            if mod.in_proj_weight is not None:
+                for g, block in zip("qkv", mod.in_proj_weight.chunk(3, 0)):
+                    add(f"{label}.in_proj_weight[{g}]", "attention", block, _stack(block[None]), mod.in_proj_weight)
+            for g in "qkv":
+                p = getattr(mod, f"{g}_proj_weight", None)
+                if p is not None:
+                    add(f"{label}.{g}_proj_weight", "attention", p, _stack(p[None]), p)
+    for pname, p in module.named_parameters():  # anything else that is a matrix (a positional table, a custom map)
+        if id(p) not in seen and p.dim() == 2 and min(p.shape) > 1:
+            add(pname, "matrix", p, _stack(p.detach()[None]), p)
+    return out
+
+
+def unanalyzed(module: nn.Module, conv_norm: bool = True) -> list[tuple[str, str]]:
+    """(name, why) for every parameter whose spectrum ``layer_matrices`` does not read."""
+    covered = {lm.name.split("[")[0] for lm in layer_matrices(module, conv_norm)}
+    out = []
+    for pname, p in module.named_parameters():
+        owner = pname.rsplit(".", 1)[0] if "." in pname else ""
+        if pname in covered or (pname.endswith(".weight") and owner in covered) or pname.split("[")[0] in covered:
             continue
-        out.append(LayerMatrices(name=name or type(module).__name__, kind=kind, shape=tuple(w.shape), matrices=mats))
+        if p.dim() <= 1 or min(p.shape) == 1:
+            why = "a vector (a bias, or a normalization's scale or shift): no spectrum"
+        else:
+            why = f"a {p.dim()}-D tensor {tuple(p.shape)} of no layer type whose matrices are known (Conv3d, a custom op)"
+        out.append((pname, why))
     return out
 
 
@@ -256,7 +301,8 @@ def model_spectra(module: nn.Module, seed: int = 0, n_boot: int = 200, n_reps: i
             continue
         layers.append({"name": lm.name, "kind": lm.kind, "shape": lm.shape, **metrics})
     if not layers and not skipped:
-        raise ValueError(f"{type(module).__name__} has no Linear, Conv1d or Conv2d layers to analyze")
+        raise ValueError(f"{type(module).__name__} has no weight matrices to analyze")
+    skipped += unanalyzed(module, conv_norm)
     mean = lambda key: sum(l[key] for l in layers) / len(layers) if layers else math.nan  # noqa: E731
     summary = {"n_layers": len(layers), "skipped": skipped, "num_spikes": sum(l["num_spikes"] for l in layers),
                **{key: mean(key) for key in ("alpha", "alpha_weighted", "log_norm", "log_spectral_norm",

@@ -9,7 +9,10 @@ data only, with an honest size (how many numbers the fitted model stores) to set
 Inputs are arrays (numpy or torch, examples first; anything after the first axis is flattened to d
 features). Every learner except the trees sees inputs standardized by a scaler fitted inside each CV
 fold on that fold's training part (a ``Pipeline``), so no held-out fold and never the test set shapes
-a choice; regression targets are standardized the same way. All randomness (CV folds, the
+a choice; regression targets are standardized the same way. With ``choose_scaling`` the distance-based learners
+(RBF kernel machine, k-NN) let cross-validation decide between standardized and raw inputs (on pixel data raw
+distances can be the better ones: k-NN on digits). Each result keeps how it did on every test example
+(``test_outcomes``: the indices it gets wrong, or each squared error), for comparisons paired on the same examples. All randomness (CV folds, the
 median-heuristic subsample, the trees' validation split) derives from ``seed``.
 
 Sizes (numbers the fitted predictor stores; the input/target scalers' 2d (+2) numbers are not counted):
@@ -80,6 +83,7 @@ class BaselineResult:
     params: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     skipped: str = ""  # why it did not run (time budget); scores are NaN then
+    test_outcomes: list = field(default_factory=list)  # wrong test indices (classification) or squared errors
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,8 +141,10 @@ def _as_2d(name: str, a: Any) -> np.ndarray:
 
 def _targets(name: str, y: Any, n: int, task: str) -> np.ndarray:
     y = np.asarray(y.detach().cpu().numpy() if hasattr(y, "detach") else y)
-    if y.ndim != 1 or len(y) != n:
-        raise ValueError(f"{name} must be 1-D with one target per example ({n}), got shape {y.shape}")
+    multi = task == "regression" and y.ndim == 2  # several regression outputs per example
+    if (y.ndim != 1 and not multi) or len(y) != n:
+        raise ValueError(f"{name} must be 1-D with one target per example ({n}) (or (n, outputs) for regression), "
+                         f"got shape {y.shape}")
     if task == "classification":
         if not np.all(np.equal(np.mod(y, 1), 0)):
             raise ValueError(f"{name}: classification needs integer class labels; use task='regression' for reals")
@@ -163,8 +169,9 @@ def _fitted(est: Any) -> Any:
     return est.named_steps["model"]
 
 
-def _spec(name: str, task: str, x: np.ndarray, seed: int, n_fold_train: int, grids: dict) -> tuple[Any, dict, str]:
-    """(estimator, CV grid, size note) for one baseline."""
+def _spec(name: str, task: str, x: np.ndarray, seed: int, n_fold_train: int, grids: dict,
+          multi: bool = False) -> tuple[Any, dict, str]:
+    """(estimator, CV grid, size note) for one baseline (``multi``: several regression outputs)."""
     prefix = "model__" if task == "classification" else "regressor__model__"
     if name == "logistic":
         return (_scaled(LogisticRegression(max_iter=5000), task), {prefix + "C": list(grids["logistic_C"])},
@@ -184,7 +191,11 @@ def _spec(name: str, task: str, x: np.ndarray, seed: int, n_fold_train: int, gri
                 "kernel ridge: n_train·d stored inputs + n_train dual coefficients")
     if name == "boosted_trees":
         cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
-        return (_scaled(cls(random_state=seed, **_HGB), task, standardize=False), {},
+        trees = cls(random_state=seed, **_HGB)
+        if multi:  # one boosted ensemble per output (sklearn's HGB regressor takes one target)
+            from sklearn.multioutput import MultiOutputRegressor
+            trees = MultiOutputRegressor(trees)
+        return (_scaled(trees, task, standardize=False), {},
                 "Σ over trees of nodes (2·leaves − 1 per tree); bin thresholds and baseline not counted")
     if name == "knn":
         knn = KNeighborsClassifier() if task == "classification" else KNeighborsRegressor()
@@ -201,6 +212,8 @@ def _size(name: str, model: Any, n: int, d: int) -> int:
             return int(model.support_vectors_.size + model.dual_coef_.size + model.intercept_.size)
         return int(model.X_fit_.size + model.dual_coef_.size)
     if name == "boosted_trees":
+        if hasattr(model, "estimators_"):  # one ensemble per output
+            return sum(hgb_node_count(m) for m in model.estimators_)
         return hgb_node_count(model)
     return n * d  # knn
 
@@ -208,12 +221,14 @@ def _size(name: str, model: Any, n: int, d: int) -> int:
 def classical_baselines(x: Any, y: Any, x_test: Any, y_test: Any, task: str = "classification", seed: int = 0,
                         cv_folds: int = 3, which: Sequence[str] | None = None,
                         time_budget_s: float | None = None, threads: int | None = None,
-                        grids: dict[str, Sequence[float]] | None = None) -> list[BaselineResult]:
+                        grids: dict[str, Sequence[float]] | None = None,
+                        choose_scaling: bool = False) -> list[BaselineResult]:
     """Fit each baseline in ``which`` (default: all for ``task``, see ``BASELINES``), hyperparameters by
     ``cv_folds``-fold CV on (x, y) alone, then score on train and test. Before each baseline, if
     ``time_budget_s`` has been spent, it is not run and its result says so (``skipped``, NaN scores).
     ``threads`` caps BLAS/OpenMP threads during the call (threadpoolctl, a scikit-learn dependency);
-    ``grids`` replaces entries of ``GRIDS`` (e.g. ``{"knn_k": (1,)}``)."""
+    ``grids`` replaces entries of ``GRIDS`` (e.g. ``{"knn_k": (1,)}``); ``choose_scaling``: standardized or raw
+    inputs for the RBF kernel machine and k-NN, chosen by the same CV."""
     if task not in BASELINES:
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
     if cv_folds < 2:
@@ -238,7 +253,8 @@ def classical_baselines(x: Any, y: Any, x_test: Any, y_test: Any, task: str = "c
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=int(threads)):
-            return classical_baselines(x, y, x_test, y_test, task, seed, cv_folds, names, time_budget_s, None, grids)
+            return classical_baselines(x, y, x_test, y_test, task, seed, cv_folds, names, time_budget_s, None, grids,
+                                       choose_scaling)
 
     n, d = x.shape
     split = (StratifiedKFold if task == "classification" else KFold)(cv_folds, shuffle=True, random_state=seed)
@@ -247,7 +263,10 @@ def classical_baselines(x: Any, y: Any, x_test: Any, y_test: Any, task: str = "c
     started, out = time.perf_counter(), []
     for name in names:
         spent = time.perf_counter() - started
-        est, grid, note = _spec(name, task, x, seed, n - -(-n // cv_folds), grids)
+        est, grid, note = _spec(name, task, x, seed, n - -(-n // cv_folds), grids, multi=y.ndim == 2)
+        if choose_scaling and name in ("rbf_kernel", "knn"):
+            step = "scale" if task == "classification" else "regressor__scale"
+            grid = {**grid, step: [StandardScaler(), "passthrough"]}
         if time_budget_s is not None and spent >= time_budget_s:
             out.append(BaselineResult(name, task, score_name, math.nan, math.nan, None, 0.0, 0, note,
                                       skipped=f"time budget of {time_budget_s:g} s spent ({spent:.1f} s) before it"))
@@ -265,13 +284,21 @@ def classical_baselines(x: Any, y: Any, x_test: Any, y_test: Any, task: str = "c
         seconds = time.perf_counter() - t0
         model = _fitted(fitted)
         if name == "boosted_trees":
-            params = {"n_iter": int(model.n_iter_)}
+            params = {"n_iter": int(model.n_iter_) if hasattr(model, "n_iter_")
+                      else int(sum(m.n_iter_ for m in model.estimators_))}
+        scaled = params.pop("scale", None)
+        if scaled is not None:
+            params["standardized"] = 0.0 if scaled == "passthrough" else 1.0
         pred, pred_test = fitted.predict(x), fitted.predict(x_test)
         if task == "classification":
             train, test = float(np.mean(pred == y)), float(np.mean(pred_test == y_test))
+            outcomes = np.flatnonzero(pred_test != y_test).tolist()
         else:
-            train, test = float(np.mean((pred - y) ** 2)), float(np.mean((pred_test - y_test) ** 2))
+            # squared error summed over outputs, averaged over examples (the engine's MSE)
+            sq, sq_test = ((pred - y) ** 2).reshape(len(y), -1).sum(1), ((pred_test - y_test) ** 2).reshape(len(y_test), -1).sum(1)
+            train, test = float(sq.mean()), float(sq_test.mean())
+            outcomes = sq_test.tolist()
         msgs = tuple(sorted({f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught}))
         out.append(BaselineResult(name, task, score_name, test, train, cv, seconds, _size(name, model, n, d), note,
-                                  {k: float(v) for k, v in params.items()}, msgs))
+                                  {k: float(v) for k, v in params.items()}, msgs, test_outcomes=outcomes))
     return out

@@ -1,0 +1,129 @@
+"""Every question of ``whynets diagnose`` on every architecture of the zoo (tests/zoo.py: an MLP with dropout, a CNN
+with BatchNorm on digits, a small ResNet, a GRU and an LSTM sequence classifier, a Transformer encoder, an embedding
+model on token ids, a LayerNorm residual regressor and a multi-output regressor), each with its data and trained
+weights written here as a user would have them, through the CLI at smoke settings: each question answers, or says
+what it does not cover and why — never a traceback.
+
+The numbers are smoke-sized; what is asserted is what must hold for ANY model: the record is valid JSON without NaN,
+every comparison with the user's model is paired on the test examples and stays in the metric's range, every
+certificate names what it charged, question 4 reads every weight matrix of the model or names what it skipped."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+from typer.testing import CliRunner
+
+import zoo
+from whynets.cli.main import app
+
+SMOKE = ["train.steps=20", "train.eval_points=2", "train.batch_size=40", "seeds=0,1", "prune_rounds=1",
+         "rewind_step=5", "prune_scopes=layerwise", "student_widths=8", "classical=logistic,ridge,knn",
+         "spectra_boot=5", "top_k=2", "trace_matvecs=6", "curvature_examples=80", "transfer_factor=1",
+         "width_factors=0.5,1", "pac_bayes_iters=10", "subspace_dims=8", "subspace_levels=4"]
+
+
+def _no_nan(value) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_no_nan(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_no_nan(v) for v in value)
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(zoo.ZOO))
+def test_every_question_on_every_zoo_model(name, tmp_path):
+    factory, kind, hidden = zoo.ZOO[name]
+    data = zoo.make_data(kind, n_train=120, n_test=60)
+    np.savez(tmp_path / "data.npz", **data)
+    net = zoo.trained(name, data, steps=60)
+    save_file({k: v.detach().contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "net.safetensors"))
+    args = ["diagnose", "--model", f"{zoo.__file__}:{name}", "--weights", str(tmp_path / "net.safetensors"),
+            "--data", str(tmp_path / "data.npz"), "--out", str(tmp_path / "diag"), "--width-arg", "hidden",
+            "--questions", "simpler,overparameterization,bound,parameters"]
+    for s in SMOKE:
+        args += ["--set", s]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "Traceback" not in res.output
+    text = (tmp_path / "diag" / "diagnosis.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text  # valid JSON
+    record = json.loads(text)
+    assert _no_nan(record)
+    regression = record["regression"]
+    assert regression == (kind in ("regression", "multi_regression"))
+    answers = record["answers"]
+    assert set(answers) == {"simpler", "overparameterization", "bound", "parameters"}
+
+    # 1: every candidate judged against yours, paired on the test examples, inside the metric's range
+    points = answers["simpler"]["points"]
+    assert {"ticket", "control", "student-mimic", "student-labels", "classical"} <= {p["kind"] for p in points}
+    for p in points:
+        assert p["verdict"] in ("pass", "fail", "inconclusive", "no verdict")
+        lo, hi = p["interval"]
+        assert 0 <= lo <= hi and (regression or hi <= 100)
+        assert p["method"].startswith(("paired with yours", "degenerate"))
+    names = {p["name"].split(" (")[0] for p in points if p["kind"] == "classical"}
+    assert ("ridge" in names) == regression and ("logistic" in names) != regression
+    assert "ticket" in answers["simpler"]["verdict"]["text"]  # the tickets against their controls, in words
+
+    # 2: the width sweep ran on the factory's own keyword
+    width = answers["overparameterization"]
+    assert [r["width"] for r in width["rows"]] == sorted({max(1, round(hidden * 0.5)), hidden})
+
+    # 3: certificates that name what they charged; the minimum is union-bounded
+    bound = answers["bound"]
+    pac = next(b for b in bound["bounds"] if b["name"].startswith("PAC-Bayes"))
+    floating = [k for k, v in net.state_dict().items() if v.is_floating_point()]
+    assert sorted(pac["charged"]) == sorted(floating)  # every parameter and floating buffer is in the posterior
+    assert bound["delta_each"] == pytest.approx(0.05 / bound["union"])
+    if regression:
+        assert bound["clip"] > 0 and "clipped" in bound["verdict"]
+        assert all(b["value"] is None for b in bound["bounds"] if b.get("reference"))  # said why not, in words
+    else:
+        assert "test-set bound" in bound["verdict"]
+
+    # 4: every weight matrix read, per gate / per projection, or named with the reason it was skipped
+    spectra = answers["parameters"]["spectra"]["yours"]
+    read = [l["name"] for l in spectra["layers"]] + [n for n, _ in spectra["summary"]["skipped"]]
+    for pname, p in net.named_parameters():
+        owner = pname.rsplit(".", 1)[0]
+        assert any(r == pname or r == owner or r.startswith(pname + "[") for r in read), (pname, read)
+    if name in ("gru", "lstm"):
+        assert any("[update]" in r or "[forget]" in r for r in read)
+    if name == "transformer":
+        assert {"[q]", "[k]", "[v]"} <= {r[-3:] for r in read}
+    if "cannot batch" in res.output or "BatchNorm" in res.output:
+        assert record["vectorized"].startswith("member by member")
+    assert answers["parameters"]["spectra"]["control"] == ("shuffled targets" if regression else "random labels")
+    page = (tmp_path / "diag" / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 3
+
+
+def test_a_factory_keyword_that_does_not_exist_is_refused_before_any_work(tmp_path):
+    data = zoo.make_data("features", 60, 30)
+    np.savez(tmp_path / "data.npz", **data)
+    net = zoo.trained("mlp_dropout", data, steps=5)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "net.safetensors"))
+    base = ["diagnose", "--model", f"{zoo.__file__}:mlp_dropout", "--weights", str(tmp_path / "net.safetensors"),
+            "--data", str(tmp_path / "data.npz"), "--out", str(tmp_path / "d")]
+    res = CliRunner().invoke(app, base + ["--width-arg", "width", "--questions", "overparameterization"])
+    assert res.exit_code == 2 and "takes no keyword 'width'" in res.output and "hidden" in res.output
+    assert not (tmp_path / "d" / "diagnose").exists()  # nothing computed, nothing stored
+    res = CliRunner().invoke(app, base + ["--model-arg", "depth=3"])
+    assert res.exit_code == 2 and "takes no keyword 'depth'" in res.output
+    for bad in ("top_k=-1", "transfer_factor=-1", "classical=bogus", "pac_bayes_iters=-5", "width_factors=-1"):
+        res = CliRunner().invoke(app, base + ["--set", bad])
+        assert res.exit_code == 2 and bad.split("=")[0] in res.output and "Traceback" not in res.output, res.output
+    torch.save({"w": torch.zeros(3)}, tmp_path / "init.pt")
+    res = CliRunner().invoke(app, base + ["--init", str(tmp_path / "init.pt")])
+    assert res.exit_code == 2 and "--init" in res.output and "does not fit" in res.output
+    assert not (tmp_path / "d" / "diagnose").exists()
