@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,3 +128,40 @@ def test_a_factory_keyword_that_does_not_exist_is_refused_before_any_work(tmp_pa
     res = CliRunner().invoke(app, base + ["--init", str(tmp_path / "init.pt")])
     assert res.exit_code == 2 and "--init" in res.output and "does not fit" in res.output
     assert not (tmp_path / "d" / "diagnose").exists()
+
+
+def test_weights_mistakes_get_one_line_and_npz_state_dicts_are_read(tmp_path):
+    data = zoo.make_data("features", 60, 30)
+    np.savez(tmp_path / "data.npz", **data)
+    net = zoo.trained("mlp_dropout", data, steps=5)
+    base = ["diagnose", "--model", f"{zoo.__file__}:mlp_dropout", "--data", str(tmp_path / "data.npz"),
+            "--out", str(tmp_path / "d"), "--questions", "parameters", "--set", "spectra_boot=2", "--set", "top_k=1",
+            "--set", "trace_matvecs=6", "--set", "train.steps=5", "--set", "seeds=0"]
+    res = CliRunner().invoke(app, base + ["--weights", str(tmp_path)])
+    assert res.exit_code == 2 and "is a folder" in res.output
+    np.savez(tmp_path / "w.npz", **{k: v.numpy() for k, v in net.state_dict().items()})
+    res = CliRunner().invoke(app, base + ["--weights", str(tmp_path / "w.npz")])
+    assert res.exit_code == 0, res.output  # a state dict as numeric arrays is read without unpickling
+    np.savez(tmp_path / "obj.npz", w=np.array([{"a": 1}], dtype=object))
+    res = CliRunner().invoke(app, base + ["--weights", str(tmp_path / "obj.npz")])
+    assert res.exit_code == 2 and "object arrays" in res.output and "Traceback" not in res.output
+    broken = {k: v.clone() for k, v in net.state_dict().items()}
+    broken["net.1.weight"][0, 0] = float("nan")
+    save_file(broken, str(tmp_path / "nan.safetensors"))
+    res = CliRunner().invoke(app, base + ["--weights", str(tmp_path / "nan.safetensors")])
+    assert res.exit_code == 2 and "NaN" in res.output and "transfer" not in res.output
+
+
+def test_damaged_demo_weights_are_trained_again(tmp_path):
+    from whynets.cli.diagnose_cmd import demo_weights
+    from whynets.diagnosis import DiagnoseSpec
+
+    spec = DiagnoseSpec().override(["train.steps=3", "train.eval_points=1", "rewind_step=1"])
+    lines = []
+    w, i = demo_weights(tmp_path, spec, lines.append)
+    Path(w).write_bytes(b"not a safetensors file")
+    w2, _ = demo_weights(tmp_path, spec, lines.append)
+    assert w2 == w and any("damaged" in line for line in lines)
+    from whynets.diagnosis import load_weights
+    assert load_weights(w2)  # readable again
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]

@@ -42,13 +42,38 @@ def _data_spec(text: str):
                     f"({', '.join(s for s in SOURCES if s not in ('npz', 'idx', 'safetensors'))})")
 
 
+def _write_tensors(target: Path, tensors: dict) -> None:
+    """Write a safetensors file atomically (a unique temp name, fsync, rename; the temp file removed on failure); a
+    full disk is one line."""
+    import errno
+    import os
+
+    from safetensors.torch import save
+
+    from whynets.errors import StoreError
+
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        data = save({k: v.detach().contiguous() for k, v in tensors.items()})
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(target)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.errno == errno.ENOSPC:
+            raise StoreError(errno.ENOSPC, f"no space left on {target.parent} (writing {target.name}); free some "
+                             "space or choose another --out") from None
+        raise StoreError(err.errno, f"cannot write {target}: {err.strerror or err}; choose a writable --out") from None
+
+
 def demo_weights(out: Path, spec, log) -> tuple[str, str]:
     """Train the demo's over-parameterized MLP once (MNIST-1D, the recipe); save its weights and its initialization
     as safetensors (the init is what a careful user passes as --init: the rewinding point, the PAC-Bayes prior, the
-    distance travelled). Returns (weights, init) paths."""
-    from safetensors.torch import save_file
-
+    distance travelled). Returns (weights, init) paths. Damaged files from an earlier demo are trained again."""
     from whynets.data import load
+    from whynets.diagnosis.model_io import WeightsError, load_weights
     from whynets.engine import population_for, train
 
     # named by what trained them (model, data, recipe): a demo with other data (e.g. --set data.label_noise=1) in
@@ -56,19 +81,20 @@ def demo_weights(out: Path, spec, log) -> tuple[str, str]:
     digest = hashlib.sha256(f"{spec.model.hash()}{spec.data.hash()}{spec.train.hash()}".encode()).hexdigest()[:12]
     path, init_path = out / f"demo-weights-{digest}.safetensors", out / f"demo-init-{digest}.safetensors"
     if path.exists() and init_path.exists():
-        return str(path), str(init_path)
+        try:
+            load_weights(path), load_weights(init_path)
+            return str(path), str(init_path)
+        except WeightsError as err:
+            log(f"demo: the weights trained by an earlier demo are damaged ({str(err).split(';')[0]}); training them "
+                "again")
     out.mkdir(parents=True, exist_ok=True)
     ds = load(spec.data)
     log(f"demo: training the model to diagnose: {spec.model.factory}({spec.model.factory_args}) on "
         f"{spec.data.name}, {spec.train.steps} {spec.train.optimizer} steps")
     pop = population_for(spec.model, ds, [12345])
-    for target, module in ((init_path, pop.member(0)), (path, None)):
-        if module is None:
-            train(pop, ds, spec.train)
-            module = pop.member(0)
-        tmp = target.with_name(target.name + ".tmp")
-        save_file({k: v.detach().contiguous() for k, v in module.state_dict().items()}, str(tmp))
-        tmp.replace(target)
+    _write_tensors(init_path, pop.member(0).state_dict())
+    train(pop, ds, spec.train)
+    _write_tensors(path, pop.member(0).state_dict())
     return str(path), str(init_path)
 
 

@@ -45,6 +45,15 @@ def user_module(spec: DiagnoseSpec, ds: Dataset, weights: str | None = None) -> 
     if path:
         apply_weights(module, load_weights(path), where=str(path))
     check_output(module, ds.x, ds.n_classes if not ds.y.is_floating_point() or ds.y.dim() > 1 else 1, "--model")
+    with torch.no_grad():  # a model that outputs NaN anywhere is named here, not blamed on a later stage's file
+        for name, x in (("training", ds.x), ("test", ds.x_test)):
+            for i in range(0, len(x), 1024):
+                out = module.eval()(x[i:i + 1024])
+                if not bool(torch.isfinite(out).all()):
+                    bad = i + int((~torch.isfinite(out)).flatten(1).any(1).nonzero()[0])
+                    raise WeightsError(f"--weights {path or '(the factory)'}: your model outputs NaN or inf on {name} "
+                                       f"example {bad} (of {len(x)}); check the weights (a diverged run?) and the "
+                                       "inputs before diagnosing it")
     return module.eval()
 
 

@@ -31,6 +31,10 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.exists():
         raise WeightsError(f"{path}: no such file (give --weights net.safetensors or net.pt, a state dict)")
+    if path.is_dir():
+        raise WeightsError(f"{path}: is a folder; give the weights file itself (net.safetensors or net.pt, a state dict)")
+    if path.suffix == ".npz":
+        return _load_npz(path)
     with open(path, "rb") as f:
         head = f.read(8)
     if path.suffix == ".safetensors" or (len(head) == 8 and int.from_bytes(head, "little") < 10**8
@@ -57,6 +61,22 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
         raise WeightsError(f"{path}: expected a state dict (parameter name -> tensor), got {type(state).__name__}; "
                            f"{SAVE_HINT}")
     return dict(state)
+
+
+def _load_npz(path: Path) -> dict[str, torch.Tensor]:
+    """A state dict saved as NumPy arrays (``np.savez(path, **{name: array})``), read with ``allow_pickle=False``."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return {name: torch.from_numpy(np.ascontiguousarray(arrays[name])) for name in arrays.files}
+    except ValueError as err:  # an object array: only unpickling could read it
+        raise WeightsError(f"{path}: refused — it holds object arrays that only unpickling could read ({err}); save "
+                           "numeric arrays (np.savez(path, **{name: tensor.numpy()})) or a safetensors file") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        raise WeightsError(f"{path}: not a readable .npz file ({type(err).__name__}: {err}); {SAVE_HINT}") from None
 
 
 def apply_weights(module: nn.Module, state: dict[str, torch.Tensor], where: str = "weights") -> nn.Module:
@@ -95,6 +115,9 @@ def check_output(module: nn.Module, x: torch.Tensor, n_outputs: int, where: str 
         except Exception as err:  # noqa: BLE001 - a user's forward: say what failed, with the input shape
             raise WeightsError(f"{where}: the forward pass on inputs of shape {tuple(x[:2].shape)} failed: "
                                f"{type(err).__name__}: {err}") from None
+    if torch.is_tensor(out) and out.is_floating_point() and not bool(torch.isfinite(out).all()):
+        raise WeightsError(f"{where}: the model's outputs on the first training examples contain NaN or inf; check the "
+                           "weights file (a diverged training run?) before diagnosing it")
     if not torch.is_tensor(out) or out.dim() != 2 or out.shape[1] != n_outputs:
         shape = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
         raise WeightsError(f"{where}: output shape {shape} for a batch of 2, but the labels need (2, {n_outputs}) "

@@ -81,7 +81,7 @@ class DiagnoseSpec(Spec):
 
         need(len(self.seeds) >= 1, "seeds", "at least one re-training seed")
         need(self.top_k >= 1, "top_k", "at least 1 Hessian eigenvalue")
-        need(self.trace_matvecs >= 3, "trace_matvecs", "at least 3 Hessian-vector products (Hutch++ splits them in 3)")
+        need(self.trace_matvecs >= 6, "trace_matvecs", "at least 6 Hessian-vector products (Hutch++ splits them in 3)")
         need(self.curvature_examples >= 1, "curvature_examples", "at least 1 training example")
         need(self.spectra_boot >= 0, "spectra_boot", "bootstrap resamples >= 0 (0: no interval)")
         need(self.pac_bayes_iters >= 1, "pac_bayes_iters", "at least 1 optimization step")
@@ -112,5 +112,6 @@ class DiagnoseSpec(Spec):
                 self.subspace_dims and not self.subspace_levels):
             raise SpecError(f"subspace_dims={self.subspace_dims!r} must be >= 1 and subspace_levels="
                             f"{self.subspace_levels!r} >= 2 (and not empty while dims are given)")
-        if self.rewind_step < 0 or self.rewind_step >= self.train.steps:
-            raise SpecError(f"rewind_step={self.rewind_step} must lie in [0, train.steps={self.train.steps})")
+        if "simpler" in self.questions and not 0 <= self.rewind_step < self.train.steps:
+            raise SpecError(f"rewind_step={self.rewind_step} must lie in [0, train.steps={self.train.steps}) (the early "
+                            f"step lottery tickets rewind to; e.g. --set rewind_step={self.train.steps // 10})")
