@@ -47,6 +47,11 @@ def test_ntk_flow_matches_the_matrix_exponential_at_every_time():
     inf = K.ntk_predict(txx, tsx, y, math.inf).mean
     assert torch.allclose(inf, tsx @ torch.linalg.solve(txx, y), atol=1e-8)
     assert torch.allclose(K.ntk_predict(txx, tsx, y, 1e6).mean, inf, atol=1e-6)
+    # gradient descent with step s for k steps: f_k − Y = (I − sΘ)^k (f_0 − Y) on the training points
+    s, k = 0.01, 37
+    gd = K.ntk_predict(txx, txx, y, s * k, gd_step=s, f0_train=f0x, f0_test=f0x).mean
+    want = y + torch.linalg.matrix_power(torch.eye(n, dtype=torch.float64) - s * txx, k) @ (f0x - y)
+    assert torch.allclose(gd, want, atol=1e-8)
     # at t = ∞ the training points are interpolated
     assert torch.allclose(K.ntk_predict(txx, txx, y, math.inf).mean, y, atol=1e-7)
 

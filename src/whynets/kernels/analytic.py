@@ -36,6 +36,9 @@ __all__ = ["Kernels", "kernels", "nngp", "ntk", "plan_for"]
 
 _FC_ARRAYS = 12  # (bi × bj) float arrays alive at once in one fully-connected layer step (S, K, Θ, V, V', ρ, …)
 _CONV_ARRAYS = 16  # (bi × bj × P × P) arrays alive at once in one convolutional layer step (window sums pad copies)
+# entries per block: on a CPU the elementwise layer steps run from cache (measured ~5× faster than 10⁷-entry blocks
+# for a 3000² ReLU kernel); a GPU wants large blocks
+_CPU_BLOCK_ENTRIES, _GPU_BLOCK_ENTRIES = 1 << 16, 1 << 24
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ def _inputs(x: torch.Tensor, arch: Architecture, dtype: torch.dtype, name: str) 
 
 
 def plan_for(n1: int, n2: int, arch: Architecture, features: tuple[int, ...], outputs: int, want_ntk: bool,
-             dtype: torch.dtype = torch.float64, memory_budget: int = DEFAULT_BUDGET) -> BlockPlan:
+             dtype: torch.dtype = torch.float64, memory_budget: int = DEFAULT_BUDGET,
+             device: torch.device | str = "cpu") -> BlockPlan:
     """The block plan a kernel call over n1 × n2 pairs of inputs with per-example shape ``features`` will use."""
     item = torch.finfo(dtype).bits // 8
     act = arch.activation.bytes_per_entry(want_ntk) * item // 8
@@ -77,8 +81,11 @@ def plan_for(n1: int, n2: int, arch: Architecture, features: tuple[int, ...], ou
         positions = features[-1]
         per_pair = positions * positions * (_CONV_ARRAYS * item + act)
         fixed = (n1 + n2) * (math.prod(features) + arch.depth * positions) * item
+    entries = (_CPU_BLOCK_ENTRIES if torch.device(device).type == "cpu" else _GPU_BLOCK_ENTRIES)
+    if arch.kind == "conv1d":
+        entries = max(1, entries // (features[-1] ** 2))
     return plan_blocks(n1, n2, outputs=outputs, bytes_per_pair=per_pair, budget=memory_budget, itemsize=item,
-                       fixed_bytes=fixed, what=f"{arch.kind} kernel")
+                       fixed_bytes=fixed, what=f"{arch.kind} kernel", max_pairs=entries)
 
 
 def kernels(x1: torch.Tensor, x2: torch.Tensor | None = None, *, depth: int = 2,
@@ -113,7 +120,7 @@ def kernels(x1: torch.Tensor, x2: torch.Tensor | None = None, *, depth: int = 2,
         raise KernelSpecError(f"x1 is on {x1.device} but x2 on {x2.device}; put both on one device")
     n1, n2 = x1.shape[0], x2.shape[0]
     outputs = len(set(want))
-    plan = plan_for(n1, n2, arch, tuple(x1.shape[1:]), outputs, want_ntk, dtype, memory_budget)
+    plan = plan_for(n1, n2, arch, tuple(x1.shape[1:]), outputs, want_ntk, dtype, memory_budget, x1.device)
     diagonals, block = (fc_diagonals, fc_block) if arch.kind == "fc" else (conv_diagonals, conv_block)
     q1 = diagonals(x1, arch)
     q2 = q1 if x2 is x1 else diagonals(x2, arch)

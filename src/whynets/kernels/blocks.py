@@ -59,11 +59,12 @@ class BlockPlan:
 
 
 def plan_blocks(n1: int, n2: int, *, outputs: int, bytes_per_pair: int, budget: int = DEFAULT_BUDGET,
-                itemsize: int = 8, fixed_bytes: int = 0, what: str = "kernel") -> BlockPlan:
+                itemsize: int = 8, fixed_bytes: int = 0, what: str = "kernel", max_pairs: int | None = None) -> BlockPlan:
     """The largest block (whole rows of x2 first, then fewer columns) whose workspace fits next to the outputs.
 
     ``outputs``: n1 × n2 matrices returned (NNGP and NTK: 2); ``bytes_per_pair``: workspace per input pair of a block;
-    ``fixed_bytes``: anything held regardless of the block (per-input diagonals, the inputs themselves)."""
+    ``fixed_bytes``: anything held regardless of the block (per-input diagonals, the inputs themselves);
+    ``max_pairs``: a cap on the block (a CPU runs the elementwise layer steps ~5× faster on cache-sized blocks)."""
     if budget <= 0:
         raise KernelMemoryError(f"{what}: memory_budget must be > 0 bytes, got {budget}")
     output_bytes = int(outputs) * n1 * n2 * itemsize + int(fixed_bytes)
@@ -74,6 +75,8 @@ def plan_blocks(n1: int, n2: int, *, outputs: int, bytes_per_pair: int, budget: 
             f"needs {gib(output_bytes)}, over the memory budget of {gib(budget)}; raise memory_budget or split the "
             f"inputs")
     pairs = free // bytes_per_pair
+    if max_pairs is not None:
+        pairs = min(pairs, max(int(max_pairs), 1))
     if pairs >= n2:
         cols = n2
         rows = int(min(n1, pairs // max(n2, 1)))

@@ -100,22 +100,30 @@ def gp_posterior(k_train: torch.Tensor, k_test_train: torch.Tensor, y: torch.Ten
     return Posterior(mean=mean, variance=variance, jitter=jitter)
 
 
-def flow_coefficients(eigenvalues: torch.Tensor, t: float, rcond: float = 1e-12) -> torch.Tensor:
-    """g(λ) = (1 − e^{−λt})/λ per eigenvalue of Θ: t at λ = 0; 1/λ at t = ∞ (0 below rcond·λ_max: pseudo-inverse)."""
+def flow_coefficients(eigenvalues: torch.Tensor, t: float, rcond: float = 1e-12,
+                      gd_step: float | None = None) -> torch.Tensor:
+    """g(λ) = (1 − e^{−λt})/λ per eigenvalue of Θ: t at λ = 0; 1/λ at t = ∞ (0 below rcond·λ_max: pseudo-inverse).
+    With ``gd_step`` = s: gradient descent instead of the flow, t/s steps of size s: g(λ) = (1 − (1 − sλ)^{t/s})/λ."""
     lam = eigenvalues.clamp_min(0)
     tiny = rcond * float(lam.max()) if lam.numel() else 0.0
     if math.isinf(t):
         return torch.where(lam > tiny, 1 / lam.clamp_min(tiny if tiny > 0 else 1e-300), torch.zeros_like(lam))
+    if gd_step is not None:
+        steps = round(t / gd_step)  # a whole number of steps (1 − sλ may be negative)
+        safe = torch.where(lam > tiny, lam, torch.ones_like(lam))
+        return torch.where(lam > tiny, (1 - (1 - gd_step * lam) ** steps) / safe, torch.full_like(lam, t))
     small = lam * t < 1e-8
     return torch.where(small, t * (1 - lam * t / 2), -torch.expm1(-lam * t) / torch.where(small, torch.ones_like(lam), lam))
 
 
 def ntk_predict(theta_train: torch.Tensor, theta_test_train: torch.Tensor, y: torch.Tensor, t: float = math.inf, *,
+                gd_step: float | None = None,
                 f0_train: torch.Tensor | None = None, f0_test: torch.Tensor | None = None,
                 k_train: torch.Tensor | None = None, k_test_train: torch.Tensor | None = None,
                 k_test: torch.Tensor | None = None) -> Posterior:
     """The MSE gradient-flow prediction at time ``t`` (module docstring for the time unit), with the variance over
-    initializations (Lee et al. 2019, Eq. 16) when the NNGP blocks are given."""
+    initializations (Lee et al. 2019, Eq. 16) when the NNGP blocks are given. ``gd_step``: discrete gradient descent
+    with that step (in the same units: whynets' mse with learning rate η on N examples is 2η/N) for t/gd_step steps."""
     if not (t >= 0):
         raise KernelSpecError(f"t must be a time >= 0 (or math.inf), got {t}")
     dtype = torch.float64
@@ -124,7 +132,7 @@ def ntk_predict(theta_train: torch.Tensor, theta_test_train: torch.Tensor, y: to
     ths = _cross(theta_test_train, n, "theta_test_train").to(dtype)
     y = _targets(y, n, dtype).to(th.device)
     lam, vec = torch.linalg.eigh((th + th.T) / 2)
-    g = flow_coefficients(lam, t)
+    g = flow_coefficients(lam, t, gd_step=gd_step)
     weights = (ths @ vec) * g @ vec.T  # T = Θ* Θ⁻¹(I − e^{−Θt}): (m, n)
     residual = y if f0_train is None else y - _targets(f0_train, n, dtype).to(th.device)
     mean = weights @ residual
