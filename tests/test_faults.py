@@ -119,7 +119,7 @@ class FullDisk:
         import matplotlib.figure
         import safetensors.torch
 
-        import whynets.store.io as io
+        import whynets.fileio as io
         real_open, real_save, real_fig = builtins.open, safetensors.torch.save_file, matplotlib.figure.Figure.savefig
 
         def tick(what: str) -> None:

@@ -10,6 +10,9 @@ children, optimizer state included.
 On disk it is ONE ``.safetensors`` file: the tensors, and the rest as JSON in the file's metadata. Loading
 parses a tensor table and a JSON string, so no file can make the loader run code (unlike ``torch.load`` of a
 pickle); a file that is not such a checkpoint is refused with an error that says what it is and what to do.
+The metadata also holds the cell the state belongs to (by default the folder it is written in: a store cell's
+folder is named by its key) and a digest of the tensors; ``load_state(path, cell=key)`` refuses a state copied from
+another cell or whose tensors changed, and every field is checked (not just parsed) on load.
 
     >>> from whynets.engine.state import load_state, save_state   # save_state(state, path); load_state(path)
 """
@@ -17,6 +20,7 @@ pickle); a file that is not such a checkpoint is refused with an error that says
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import uuid
@@ -28,7 +32,8 @@ import torch
 
 from whynets.errors import WhynetsError
 
-__all__ = ["TrainState", "save_state", "load_state", "CheckpointError", "save_tensors", "load_tensors", "FORMAT"]
+__all__ = ["TrainState", "save_state", "load_state", "CheckpointError", "save_tensors", "load_tensors", "FORMAT",
+           "state_cell", "tensors_digest"]
 
 FORMAT = "whynets-train-state-v1"
 
@@ -99,7 +104,7 @@ def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[st
     write removes its temp file and says why (``StoreError`` names a full disk)."""
     from safetensors.torch import save_file
 
-    from whynets.store.io import write_guard
+    from whynets.fileio import write_guard
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.{uuid.uuid4().hex[:8]}")
@@ -135,7 +140,19 @@ def load_tensors(path: Path, device: torch.device | str = "cpu") -> tuple[dict[s
     return tensors, meta
 
 
-def save_state(state: TrainState, path: Path) -> None:
+def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 (16 hex digits) of named tensors: names, dtypes, shapes and bytes."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        h.update(f"{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()[:16]
+
+
+def save_state(state: TrainState, path: Path, cell: str | None = None) -> None:
+    """Write ``state`` to ``path``; ``cell`` (default: the name of the folder it goes in) is recorded with a digest
+    of the tensors, so a state copied into another cell or changed on disk is refused on load."""
     tensors: dict[str, torch.Tensor] = {}
     for n, t in state.params.items():
         tensors[f"params/{n}"] = t
@@ -154,19 +171,69 @@ def save_state(state: TrainState, path: Path) -> None:
                 opt_rest["state"][str(i)][n] = {"value": v}
     rest = {"format": FORMAT, "step": state.step, "seeds": state.seeds, "history": state.history,
             "diverged": state.diverged, "diverged_step": state.diverged_step, "stopped": state.stopped,
-            "fit_step": state.fit_step, "frozen": state.frozen is not None, "optimizer": opt_rest}
+            "fit_step": state.fit_step, "frozen": state.frozen is not None, "optimizer": opt_rest,
+            "cell": Path(path).parent.name if cell is None else cell, "digest": tensors_digest(tensors)}
     save_tensors(tensors, path, {"whynets": json.dumps(rest, allow_nan=True)})
 
 
-def load_state(path: Path, device: torch.device | str = "cpu") -> TrainState:
-    tensors, meta = load_tensors(path, device)
+def _metadata(path: Path, meta: dict[str, str]) -> dict[str, Any]:
+    """The state's JSON metadata, its fields checked: a damaged or foreign file is a ``CheckpointError``."""
     try:
         rest = json.loads(meta["whynets"])
-        if rest.get("format") != FORMAT:
+        if not isinstance(rest, dict) or rest.get("format") != FORMAT:
             raise KeyError("format")
-    except (KeyError, json.JSONDecodeError):
+    except (KeyError, TypeError, json.JSONDecodeError):
         raise CheckpointError(f"{path}: a safetensors file but not a whynets training state ({FORMAT}); move it aside "
                               "to recompute") from None
+    lists = ("seeds", "history", "diverged", "diverged_step", "stopped", "fit_step")
+    optimizer = rest.get("optimizer")
+    problems = [k for k in lists if not isinstance(rest.get(k), list)]
+    problems += [] if isinstance(rest.get("step"), int) and rest["step"] >= 0 else ["step"]
+    problems += [] if (isinstance(optimizer, dict) and isinstance(optimizer.get("state"), dict)
+                       and isinstance(optimizer.get("param_groups"), list)) else ["optimizer"]
+    if "optimizer" not in problems and not all(str(i).isdigit() for i in optimizer["state"]):
+        problems.append("optimizer")
+    problems += [] if isinstance(rest.get("frozen"), bool) else ["frozen"]
+    if not problems and any(len(rest[k]) != len(rest["seeds"]) for k in lists[2:]):
+        problems.append("per-member flags")
+    if problems:
+        raise CheckpointError(f"{path}: a whynets training state without valid {', '.join(problems)} (damaged or "
+                              "written by another program); move it aside to recompute")
+    return rest
+
+
+def state_cell(path: Path) -> str | None:
+    """The cell a state file says it belongs to (its metadata only; None for a state saved before states were
+    bound to cells). A file that is not a state is a ``CheckpointError``."""
+    from safetensors import SafetensorError
+    from safetensors.torch import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({err}); delete it or move it aside to "
+                              "recompute") from None
+    cell = _metadata(Path(path), meta).get("cell")
+    return cell if isinstance(cell, str) else None
+
+
+def load_state(path: Path, device: torch.device | str = "cpu", cell: str | None = None) -> TrainState:
+    """The state in ``path``; with ``cell``, it must say it belongs to that cell. Its tensors must match the digest
+    saved with them."""
+    tensors, meta = load_tensors(path, device)
+    rest = _metadata(Path(path), meta)
+    if cell is not None and rest.get("cell") != cell:
+        raise CheckpointError(f"{path}: the state of cell {rest.get('cell') or '(not recorded)'}, not of cell {cell} "
+                              "(copied from another cell?); move it aside to recompute")
+    if "digest" in rest and tensors_digest(tensors) != rest["digest"]:
+        raise CheckpointError(f"{path}: its tensors do not match the digest saved with them (changed on disk); move "
+                              "it aside to recompute")
+    entries = [v for s in rest["optimizer"]["state"].values() for v in (s.values() if isinstance(s, dict) else [None])]
+    missing = [str(v["tensor"]) for v in entries if isinstance(v, dict) and "tensor" in v and v["tensor"] not in tensors]
+    if missing or not all(isinstance(v, dict) and ("tensor" in v or "value" in v) for v in entries):
+        raise CheckpointError(f"{path}: optimizer entries without their tensors ({', '.join(missing[:3]) or 'malformed'});"
+                              " move it aside to recompute")
     opt_state = {}
     for i, s in rest["optimizer"]["state"].items():
         opt_state[int(i)] = {n: tensors[v["tensor"]] if "tensor" in v else v["value"] for n, v in s.items()}

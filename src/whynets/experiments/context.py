@@ -17,9 +17,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 import torch
 
-from whynets.data import Dataset, DataSpec, load
+from whynets.data import DataError, Dataset, DataSpec, load
 from whynets.engine import Population, TrainSpec, padded_population, population_for, per_example_outcomes, train
-from whynets.engine.state import CheckpointError, TrainState, load_state, save_state
+from whynets.engine.state import CheckpointError, TrainState, load_state, save_state, state_cell
 from whynets.models import ModelSpec
 from whynets.probes import Probe
 from whynets.store import RunStore, cell_key
@@ -69,7 +69,7 @@ class Context:
 
     def state(self, result: dict[str, Any]) -> TrainState:
         """The end state a ``train(..., keep_state=True)`` cell saved (stacked parameters, optimizer, history)."""
-        return load_state(self.store.cell_dir(result["cell"]) / STATE_FILE, self.device)
+        return load_state(self.store.cell_dir(result["cell"]) / STATE_FILE, self.device, cell=result["cell"])
 
     def train(self, label: dict[str, Any], model: ModelSpec, data: DataSpec, spec: TrainSpec, seeds: Sequence[int], *,
               probe: Probe | None = None, widths: Sequence[int] | None = None, until: int | None = None,
@@ -105,6 +105,7 @@ class Context:
 
         def run(cell_dir: Path) -> dict[str, Any]:
             ds = self.data(data)
+            check_loss(ds, spec.loss, data)
             start = None
             if parent is not None:
                 start = self.state(parent)
@@ -128,6 +129,9 @@ class Context:
             text = ", ".join(f"{k}={v}" for k, v in label.items())
             end = spec.steps if until is None else until
             ckpt = cell_dir / "checkpoint.safetensors"
+            with contextlib.suppress(CheckpointError):  # a damaged one is moved aside when train() reads it
+                if ckpt.exists() and state_cell(ckpt) != cell_dir.name:
+                    quarantine(ckpt, self.log, f"the checkpoint of cell {state_cell(ckpt)}, not of this one")
             with self.bar(f"{self.store.experiment} [{text}]", end - first) as advance:
                 kwargs = dict(start=start, until=until, measure=measure, on_measure=on_measure, on_resume=on_resume,
                               masks=masks, member_rows=member_rows,
@@ -156,6 +160,18 @@ class Context:
         if widths is None:
             return population_for(model, ds, seeds, self.device)
         return padded_population(model, widths, ds.input_shape, ds.n_classes, seeds, device=self.device)
+
+
+def check_loss(ds: Dataset, loss: str, data: DataSpec) -> None:
+    """Targets a loss can train on, or a ``DataError`` naming the data and the loss that would fit: cross-entropy
+    needs integer class labels, kl a teacher's float logits (the loss follows the labels' dtype)."""
+    where = f"data.path={data.path}" if data.path else f"data.name={data.name}"
+    if loss == "ce" and ds.y.is_floating_point():
+        raise DataError(f"{where} holds float targets y (regression), which train.loss=ce cannot fit: set "
+                        "train.loss=mse (or save y as integer class labels for classification)")
+    if loss == "kl" and not ds.y.is_floating_point():
+        raise DataError(f"{where} holds integer class labels, but train.loss=kl needs soft targets (a teacher's float "
+                        "logits per class): set train.loss=ce")
 
 
 def merge_results(parts: list[dict[str, Any]]) -> dict[str, Any]:

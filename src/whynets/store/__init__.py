@@ -12,7 +12,11 @@ never reused; runs of different specs (more seeds, another probe) share the cell
 
 Every write is atomic (``store.io``); a cell whose ``result.json`` exists is done and is only read (a finished
 store can be read from a read-only mount); a second process computing the same cell waits on its lock and
-reads the first one's result; a damaged cell file is moved aside and the cell recomputed.
+reads the first one's result. Every file is checked when it is read, not just parsed: a cell's ``result.json``
+holds its cell key and a digest of the result, its ``metrics.jsonl`` one JSON object per line, a parent's
+``state.safetensors`` its cell key and a digest of its tensors; a file that fails (damaged, or copied from
+another cell) is moved aside with one line and the cell recomputed. Temp files whose writer is gone are swept
+when a run begins.
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ from typing import Any, Callable
 
 from whynets.spec import Spec, canonical_json
 
-from .io import (StoreError, append_line, atomic_write_json, atomic_write_text, cell_lock, is_writable, json_default, quarantine,
-                 read_json, sweep_temp_files)
+from .io import (StoreError, append_line, atomic_write_json, atomic_write_text, cell_lock, check_folder, ensure_folder,
+                 explain, is_writable, json_default, quarantine, read_json, sweep_temp_files)
 
 __all__ = ["RunStore", "StoreError", "atomic_write_text", "atomic_write_json", "read_json", "cell_key", "key_part",
-           "file_digest"]
+           "file_digest", "read_metrics", "CELL_FORMAT"]
+
+CELL_FORMAT = "whynets-cell-v1"  # result.json: {"format", "cell": its key, "digest": of the result, "result"}
 
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 
@@ -94,20 +100,69 @@ def cell_key(label: dict[str, Any] | None = None, **consumed: Any) -> str:
     return f"{slug}-{digest}"
 
 
-def _usable(path: Path) -> bool:
-    """Does ``path`` exist and, for a safetensors file, parse (its header only: cheap)?"""
+def _plain(result: Any) -> Any:
+    """A cell's result as JSON gives it back (keys strings, tuples lists, order kept)."""
+    return json.loads(json.dumps(result, default=json_default, allow_nan=True))
+
+
+def _digest(plain: Any) -> str:
+    """SHA-256 (16 hex digits) of the canonical JSON of a plain result."""
+    return hashlib.sha256(json.dumps(plain, sort_keys=True, separators=(",", ":"), allow_nan=True).encode()
+                          ).hexdigest()[:16]
+
+
+def _unwrap(envelope: Any, key: str) -> Any:
+    """A cell's result from its ``result.json`` envelope, or ValueError saying what is wrong with it."""
+    if not isinstance(envelope, dict) or envelope.get("format") != CELL_FORMAT:
+        raise ValueError("not a whynets cell result (no cell key: damaged, or written by an older whynets)")
+    if envelope.get("cell") != key:
+        raise ValueError(f"the result of cell {envelope.get('cell')!r}, copied into another cell's folder")
+    if "result" not in envelope or envelope.get("digest") != _digest(envelope["result"]):
+        raise ValueError("its content does not match the digest written with it (edited or damaged)")
+    return envelope["result"]
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """The rows of a ``metrics.jsonl`` (none if it does not exist); ValueError if a line is not a JSON object or the
+    last line is cut off."""
     if not path.exists():
-        return False
+        return []
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        raise ValueError("its last line is cut off")
+    rows = []
+    for number, line in enumerate(data.split(b"\n")[:-1], 1):
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"line {number} is not JSON ({err})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"line {number} is not a JSON object")
+        rows.append(row)
+    return rows
+
+
+def _problem(path: Path) -> str | None:
+    """Why a file a later stage needs cannot be used (missing, unparseable, a state of another cell), or None."""
+    if not path.exists():
+        return "missing"
     if path.suffix != ".safetensors":
-        return True
+        return None
     try:
         from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as f:
-            f.metadata()
-        return True
-    except Exception:  # noqa: BLE001 - any parse failure means the file cannot be used; it is moved aside
-        return False
+            meta = f.metadata() or {}
+    except Exception as err:  # noqa: BLE001 - any parse failure means the file cannot be used; it is moved aside
+        return f"unreadable: {err}"
+    if "whynets" in meta:  # a training state: bound to its cell, its tensors to their digest
+        from whynets.engine.state import CheckpointError, load_state
+
+        try:
+            load_state(path, cell=path.parent.name)
+        except CheckpointError as err:
+            return str(err).split(": ", 1)[-1]
+    return None
 
 
 class RunStore:
@@ -115,6 +170,7 @@ class RunStore:
 
     def __init__(self, root: str | Path, experiment: str, spec: Spec, log: Callable[[str], None] | None = None):
         self.root = Path(root)
+        check_folder(self.root)
         self.experiment = experiment
         self.spec = spec
         self.dir = self.root / experiment / spec.hash()
@@ -129,16 +185,43 @@ class RunStore:
 
     # ---- the run folder ---------------------------------------------------------------------------
     def begin(self) -> None:
-        """Create the run folder and mark it running; on a read-only store, do nothing (reading needs no write)."""
+        """Create the run folder and mark it running; on a read-only store, do nothing (reading needs no write).
+        Temp files left by a killed writer (in the store's root, the experiment's folder, this run's folder and its
+        figures) are removed; a damaged ``spec.json`` is moved aside and written again."""
         if not self.writable:
             self.log(f"{self.root} is read-only: reading finished cells only, nothing will be written")
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
+        ensure_folder(self.root)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise explain(err, self.dir / "spec.json") from None
+        for folder in (self.root, self.root / self.experiment, self.dir, self.figure_dir):
+            sweep_temp_files(folder)
         spec_text = self.spec.to_json() + "\n"
         path = self.dir / "spec.json"
-        if not path.exists() or path.read_text() != spec_text:
+        try:
+            same = path.exists() and path.read_bytes() == spec_text.encode()
+        except OSError as err:
+            raise StoreError(f"cannot read {path}: {err}") from None
+        if not same:
+            if path.exists() and self._damaged_spec(path):
+                quarantine(path, self.log, "not this run's spec as JSON")
             atomic_write_text(path, spec_text)
         self._status("running", pid=os.getpid())
+
+    def _damaged_spec(self, path: Path) -> bool:
+        """Is ``spec.json`` anything but a JSON object of this run's spec (a format change rewrites it quietly)?"""
+        try:
+            data = json.loads(path.read_bytes())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return True
+        if not isinstance(data, dict):
+            return True
+        try:
+            return type(self.spec).from_dict(data).hash() != self.spec.hash()
+        except Exception:  # noqa: BLE001 - any reason it does not read as this spec: damaged
+            return True
 
     def _status(self, state: str, **extra: Any) -> None:
         if self.writable:
@@ -159,8 +242,12 @@ class RunStore:
         rows = []
         for key in self.lineage:
             path = self.cells_dir / key / "metrics.jsonl"
-            if path.exists():
-                rows += [json.dumps(dict(json.loads(line), cell=key)) for line in path.read_text().splitlines() if line]
+            try:
+                rows += [json.dumps(dict(r, cell=key), default=json_default) for r in read_metrics(path)]
+            except ValueError as err:  # damaged after the cell was read: its rows are left out, and said so
+                self.log(f"warning: {path} is damaged ({err}); its rows are left out of {self.dir / 'metrics.jsonl'}; "
+                         "run again to recompute the cell")
+                quarantine(path, None)
         rows += [json.dumps(r, default=json_default) for r in self._run_metrics]
         atomic_write_text(self.dir / "metrics.jsonl", "".join(r + "\n" for r in rows))
         atomic_write_json(self.dir / "results.json", record)
@@ -174,17 +261,33 @@ class RunStore:
         return self._read(self.cell_dir(key) / "result.json") is not None
 
     def _read(self, path: Path) -> dict[str, Any] | None:
-        """A finished cell's result, or None; a damaged result.json is moved aside (when the store is writable)."""
+        """A finished cell's result, or None; a damaged ``result.json`` or ``metrics.jsonl`` (not JSON, not this
+        cell's, not matching its digest, a metrics line cut off) is moved aside (when the store is writable), so
+        the cell is computed again."""
         if not path.exists():
             return None
+        key = path.parent.name
+        metrics = path.parent / "metrics.jsonl"
         try:
-            return read_json(path)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            if not self.writable:
-                raise StoreError(f"{path} is damaged ({err}) and the store is read-only; copy the store somewhere "
-                                 "writable and run again to recompute that cell") from None
-            quarantine(path, self.log, f"unreadable JSON: {err}")
-            return None
+            try:
+                result = _unwrap(read_json(path), key)
+            except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as err:
+                bad, why = path, str(err)
+            else:
+                try:
+                    read_metrics(metrics)
+                    return result
+                except (UnicodeDecodeError, ValueError) as err:
+                    bad, why = metrics, f"metrics.jsonl: {err}"
+        except OSError as err:
+            raise StoreError(f"cannot read {path.parent}: {err}") from None
+        if not self.writable:
+            raise StoreError(f"{bad} is damaged ({why}) and the store is read-only; copy the store somewhere "
+                             "writable and run again to recompute that cell")
+        quarantine(bad, self.log, why)
+        if bad != path:
+            quarantine(path, None, why, tag="stale")
+        return None
 
     def cell(self, key: str, fn: Callable[[Path], dict[str, Any]], parent: str | None = None,
              require: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -196,13 +299,16 @@ class RunStore:
         folder = self.cell_dir(key)
         path = folder / "result.json"
         done = self._read(path)
-        if done is not None and not all(_usable(folder / f) for f in require):
+        problems = {f: p for f in require if done is not None and (p := _problem(folder / f))}
+        if problems:
+            why = "; ".join(f"{f}: {p}" for f, p in problems.items())
             if not self.writable:
-                raise StoreError(f"cell {key} lacks {', '.join(require)} and {self.root} is read-only")
-            self.log(f"{key}: {', '.join(require)} missing or damaged, and now needed; computing the cell again")
+                raise StoreError(f"cell {key} cannot use its {why}, and {self.root} is read-only; copy the store "
+                                 "somewhere writable and run again")
+            self.log(f"warning: {key}: {why}; moved aside, computing the cell again")
             for f in require:
-                quarantine(folder / f, None, "unreadable")
-            quarantine(path, None, f"missing {', '.join(require)}", tag="stale")
+                quarantine(folder / f, None, "unusable")
+            quarantine(path, None, why, tag="stale")
             done = None
         if done is not None:
             self.loaded.append(key)
@@ -212,7 +318,7 @@ class RunStore:
                              "choose a writable --out to compute it")
         with cell_lock(folder, self.log):
             done = self._read(path)  # another process may have finished it while we waited
-            if done is not None and all(_usable(folder / f) for f in require):
+            if done is not None and not any(_problem(folder / f) for f in require):
                 self.loaded.append(key)
                 return done
             sweep_temp_files(folder)
@@ -222,12 +328,13 @@ class RunStore:
                 result = fn(folder)
             finally:
                 self._current.pop()
-            atomic_write_json(path, result)
+            plain = _plain(result)
+            atomic_write_json(path, {"format": CELL_FORMAT, "cell": key, "digest": _digest(plain), "result": plain})
             self.computed.append(key)
             ckpt = folder / "checkpoint.safetensors"
             if ckpt.exists() and os.environ.get("WHYNETS_KEEP_CHECKPOINTS", "0") != "1":
                 ckpt.unlink()
-        return read_json(path)  # round-trip: a fresh run and a resumed run see identical (JSON) values
+        return _unwrap(read_json(path), key)  # round-trip: a fresh run and a resumed run see identical (JSON) values
 
     # ---- metrics ----------------------------------------------------------------------------------------
     def reset_metrics(self, rows: list[dict[str, Any]] | None = None) -> None:
