@@ -91,7 +91,11 @@ def test_npz_roundtrip_and_holdout(tmp_path):
     ({"x": np.zeros((5, 3)), "y": np.zeros(4, int)}, "'x' has 5 examples but 'y' has 4"),
     ({"x": np.array([[0.0, np.nan]] * 5), "y": np.zeros(5, int)}, "NaN/Inf"),
     ({"x": np.zeros((5, 3)), "y": -np.ones(5, int)}, "negative labels"),
-    ({"x": np.zeros((5, 3)), "y": np.full(5, 0.5)}, "integer class labels"),
+    ({"x": np.zeros((5, 3)), "y": np.full(5, 0.5), "x_test": np.zeros((2, 3)), "y_test": np.zeros(2, int)},
+     "'y' holds float targets \\(regression\\) but 'y_test' holds integer class labels"),
+    ({"x": np.zeros((5, 3)), "y": np.array([0.5, np.nan, 1, 2, 3])}, "field 'y' has 1 NaN/Inf"),
+    ({"x": np.zeros((5, 3)), "y": np.zeros((5, 2)), "x_test": np.zeros((2, 3)), "y_test": np.zeros((2, 3))},
+     r"'y' has target shape \(2,\) but 'y_test' has \(3,\)"),
     ({"x": np.zeros((5, 3)), "y": np.zeros((5, 2), int)}, "must be 1-D"),
     ({"x": np.zeros((5, 3)), "y": np.zeros(5, int), "x_test": np.zeros((2, 3))}, "both x_test and y_test"),
     ({"x": np.zeros((5, 3)), "y": np.zeros(5, int), "x_test": np.zeros((2, 4)), "y_test": np.zeros(2, int)}, "example shape"),
@@ -152,3 +156,132 @@ def test_idx_errors(tmp_path):
         read_idx(tmp_path / "short")
     with pytest.raises(DataError, match="no IDX file"):
         load_idx(tmp_path)
+
+
+
+# ---- the task follows the targets' dtype in every loader (issue 19, item 2) ----------------------------------------
+
+def _regression_arrays(outputs: int, n: int = 60, seed: int = 0):
+    g = np.random.default_rng(seed)
+    x = g.normal(size=(n, 4)).astype(np.float32)
+    w = g.normal(size=(4, outputs))
+    y = (x @ w).astype(np.float32)
+    return x, (y[:, 0] if outputs == 1 else y)
+
+
+def _write(kind: str, folder, **arrays):
+    """The arrays as a user's file of ``kind`` (npz, safetensors, idx); returns the DataSpec path."""
+    if kind == "npz":
+        np.savez(folder / "d.npz", **arrays)
+        return folder / "d.npz"
+    if kind == "safetensors":
+        from safetensors.numpy import save_file
+
+        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(folder / "d.safetensors"))
+        return folder / "d.safetensors"
+    cut = int(0.8 * len(arrays["x"]))
+    parts = {"train-images-idx3-ubyte": arrays["x"][:cut], "train-labels-idx1-ubyte": arrays["y"][:cut],
+             "t10k-images-idx3-ubyte": arrays["x"][cut:], "t10k-labels-idx1-ubyte": arrays["y"][cut:]}
+    for name, a in parts.items():
+        a = np.ascontiguousarray(a)
+        code = {np.dtype(np.float32): 0x0D, np.dtype(np.float64): 0x0E, np.dtype(np.uint8): 0x08}[a.dtype]
+        raw = bytes([0, 0, code, a.ndim]) + struct.pack(f">{a.ndim}i", *a.shape) + a.astype(a.dtype.newbyteorder(">")).tobytes()
+        (folder / name).write_bytes(raw)
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["npz", "safetensors", "idx"])
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_float_targets_are_a_regression_in_every_loader(tmp_path, kind, outputs):
+    x, y = _regression_arrays(outputs)
+    path = _write(kind, tmp_path, x=x, y=y)
+    ds = load(DataSpec(name=kind, path=str(path)))
+    assert ds.meta["task"] == "regression" and ds.n_classes == outputs
+    assert ds.y.dtype == torch.float32 and ds.y.shape[1:] == y.shape[1:]
+    assert torch.allclose(torch.cat([ds.y, ds.y_test]), torch.as_tensor(y))
+
+
+@pytest.mark.parametrize("kind", ["npz", "safetensors", "idx"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_targets_are_refused_naming_the_field(tmp_path, kind, bad):
+    x, y = _regression_arrays(1)
+    y[3] = bad
+    path = _write(kind, tmp_path, x=x, y=y)
+    with pytest.raises(DataError, match=r"field '(y|train-labels)' has 1 NaN/Inf values \(first at index \[3\]\)") as err:
+        load(DataSpec(name=kind, path=str(path)))
+    assert str(path) in str(err.value)
+
+
+def test_a_regression_file_trains_with_mse_and_ce_says_which_loss(tmp_path):
+    """Float targets from an .npz: a population trains on them with loss=mse (its train loss falls well below the
+    targets' variance); loss=ce is one line naming the file and the loss that fits."""
+    from whynets.engine import TrainSpec
+    from whynets.experiments.context import Context
+    from whynets.models import ModelSpec
+    from whynets.store import RunStore
+
+    x, y = _regression_arrays(2, n=200)
+    np.savez(tmp_path / "reg.npz", x=x, y=y)
+    data = DataSpec(name="npz", path=str(tmp_path / "reg.npz"))
+    ctx = Context(RunStore(tmp_path / "store", "toy", data))
+    out = ctx.train({"t": 1}, ModelSpec(width=32), data, TrainSpec(loss="mse", steps=300, lr=1e-2, eval_points=3), [0, 1])
+    variance = float(np.var(y[:160], axis=0).sum())
+    assert max(out["final"]["train_loss"]) < 0.05 * variance
+    with pytest.raises(DataError, match=r"reg.npz holds float targets y \(regression\), which train.loss=ce cannot fit: "
+                                        "set train.loss=mse"):
+        ctx.train({"t": 2}, ModelSpec(width=32), data, TrainSpec(loss="ce", steps=5), [0])
+
+
+# ---- sizes are checked before anything is read ---------------------------------------------------------------------
+
+def _idx_header(code: int, dims) -> bytes:
+    return bytes([0, 0, code, len(dims)]) + struct.pack(f">{len(dims)}i", *dims)
+
+
+def test_idx_gzip_bomb_is_refused_before_inflating(tmp_path, monkeypatch):
+    """A small .gz whose header declares more than the memory budget is refused from its header; one that holds
+    more than its header declares is refused after reading no more than the declared size."""
+    from whynets.errors import ResourceError
+
+    monkeypatch.setenv("WHYNETS_MEMORY_BUDGET", "64M")
+    bomb = tmp_path / "bomb-idx3-ubyte.gz"
+    with gzip.open(bomb, "wb") as f:  # 4 GB of zeros declared: ~4 MB compressed; only the header is ever read
+        f.write(_idx_header(0x08, (1000, 2000, 2000)))
+        block = bytes(1 << 20)
+        for _ in range(4):
+            f.write(block)
+    with pytest.raises(ResourceError, match=r"bomb-idx3-ubyte.gz: IDX header declares shape \(1000, 2000, 2000\) "
+                                            r"uint8 needs about 18.6 GiB, more than the memory budget of 64 MiB"):
+        read_idx(bomb)
+    overflow = tmp_path / "overflow"
+    overflow.write_bytes(_idx_header(0x08, (65536, 65536, 65536, 65536)))  # 2**64 elements: no wrap-around to 0
+    with pytest.raises(DataError, match=r"header says shape \(65536, 65536, 65536, 65536\) \(18446744073709551616 "
+                                        r"bytes\) but the file holds 0 bytes"):
+        read_idx(overflow)
+    longer = tmp_path / "longer.gz"
+    with gzip.open(longer, "wb") as f:
+        f.write(_idx_header(0x08, (4, 2)) + bytes(8 + 5))
+    with pytest.raises(DataError, match=r"holds more bytes than its header's shape \(4, 2\)"):
+        read_idx(longer)
+
+
+def test_npz_that_declares_more_than_it_holds_or_the_budget_allows(tmp_path, monkeypatch):
+    import io
+    import zipfile
+
+    from whynets.errors import ResourceError
+
+    liar = tmp_path / "liar.npz"
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": (10 ** 14,)})
+    with zipfile.ZipFile(liar, "w") as z:  # 1 KB that claims 10^14 float32 values
+        z.writestr("x.npy", buf.getvalue() + bytes(8))
+        z.writestr("y.npy", buf.getvalue())
+    with pytest.raises(DataError, match=r"liar.npz: field 'x' declares shape \(100000000000000,\) float32 "
+                                        r"\(400000000000000 bytes\) but holds 8 bytes"):
+        load_npz(liar)
+    monkeypatch.setenv("WHYNETS_MEMORY_BUDGET", "1M")
+    np.savez(tmp_path / "big.npz", x=np.zeros((1000, 300), np.float32), y=np.zeros(1000, np.int64))
+    with pytest.raises(ResourceError, match=r"big.npz: fields x \(1000, 300\) float32, y \(1000,\) int64 needs about "
+                                            r"2.3 MiB, more than the memory budget of 1 MiB \(set by WHYNETS_MEMORY_BUDGET=1M\)"):
+        load_npz(tmp_path / "big.npz")

@@ -11,7 +11,8 @@ import torch
 from .corruptions import (CORRUPTIONS, TRANSFORMS, apply_corruption, apply_transform, blur, flip, gaussian_inputs,
                           hold_out, label_noise, random_pixels, shuffle_pixels, whitened_pca)
 from .dataset import DataError, Dataset, DataSpec
-from .files import check_labels, load_idx, load_npz, load_tensors_file, read_idx, save_tensors_file
+from .files import check_labels, load_npz, load_tensors_file, save_tensors_file
+from .idx import load_idx, read_idx
 from .sources import TABULAR, bits12, digits, linreg, mnist1d, tabular, teacher
 
 __all__ = ["Dataset", "DataSpec", "DataError", "load", "mnist1d", "digits", "teacher", "load_npz", "load_idx",
@@ -59,6 +60,9 @@ def load(spec: DataSpec) -> Dataset:
         half = ds.n_classes // 2
         ds = Dataset(ds.x, (ds.y >= half).long(), ds.x_test, (ds.y_test >= half).long(),
                      dict(ds.meta, n_classes=2, binary=f"classes < {half} -> 0, >= {half} -> 1"))
+    if ds.y.is_floating_point() and spec.label_noise > 0:
+        raise DataError(f"data.label_noise={spec.label_noise} redraws class labels, but {ds.meta['name']} has float "
+                        "targets (regression); set data.label_noise=0")
     ds = apply_corruption(ds, spec.corruption, spec.corruption_seed)
     ds = label_noise(ds, spec.label_noise, spec.corruption_seed)
     ds = hold_out(ds, spec.holdout)

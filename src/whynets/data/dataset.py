@@ -6,6 +6,7 @@ Every source returns the same thing: float inputs ``x``/``x_test`` (examples fir
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +92,18 @@ class DataSpec(Spec):
         for name in ("n_train", "n_test", "holdout"):
             if getattr(self, name) < 0:
                 raise SpecError(f"data.{name}={getattr(self, name)} is out of range: >= 0 (0 = all / none)")
+        for name in ("seed", "corruption_seed"):
+            if not 0 <= getattr(self, name) < 2**31:
+                raise SpecError(f"data.{name}={getattr(self, name)} is out of range: a seed in [0, 2**31)")
+        if self.samples and self.samples < 10:
+            raise SpecError(f"data.samples={self.samples} is out of range: 0 (the package's 5000) or at least 10 "
+                            "(MNIST-1D generates examples class by class)")
+        if self.samples < 0:
+            raise SpecError(f"data.samples={self.samples} is out of range: 0 (the package's 5000) or at least 10")
+        if not (math.isfinite(self.target_noise) and self.target_noise >= 0):
+            raise SpecError(f"data.target_noise={self.target_noise} is out of range: a finite standard deviation >= 0")
+        if self.teacher_dim < 1 or self.teacher_width < 1:
+            raise SpecError("data: teacher_dim and teacher_width must be >= 1")
         if self.name == "teacher" and (self.teacher_dim < 1 or self.teacher_width < 1 or self.n_classes < 2):
             raise SpecError("data: the teacher task needs teacher_dim >= 1, teacher_width >= 1 and n_classes >= 2")
         if self.name in ("npz", "idx", "safetensors") and not self.path:

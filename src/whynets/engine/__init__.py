@@ -15,6 +15,7 @@ import torch
 from whynets.data import Dataset
 from whynets.models import ModelSpec, build
 
+from .budget import check_population, shapes_only
 from .device import configure_threads, resolve_device
 from .optim import lr_at, make_optimizer
 from .padding import padded_population, width_buckets
@@ -30,5 +31,8 @@ __all__ = ["Population", "TrainSpec", "TrainResult", "TrainState", "train", "eva
 
 
 def population_for(model: ModelSpec, data: Dataset, seeds: Sequence[int], device: torch.device | str = "cpu") -> Population:
-    """A population of ``model`` sized for ``data``: member k initialized from its own seed."""
+    """A population of ``model`` sized for ``data``: member k initialized from its own seed. One past the memory
+    budget is refused before it is built (``engine.budget``)."""
+    check_population(lambda: shapes_only(model, data.input_shape, data.n_classes), len(seeds),
+                     f"model {model.kind} {model.non_default() or '(defaults)'}", device)
     return Population.build(lambda g: build(model, data.input_shape, data.n_classes, g), seeds, device)

@@ -18,6 +18,7 @@ import torch
 from whynets.models import ModelSpec, build
 from whynets.models.padding import pad_mlp
 
+from .budget import check_population, shapes_only
 from .population import Population, member_generator
 
 __all__ = ["padded_population", "width_buckets"]
@@ -40,6 +41,8 @@ def padded_population(model: ModelSpec, widths: Sequence[int], input_shape: tupl
     if len(seed_list) != len(widths):
         raise ValueError(f"{len(widths)} widths but {len(seed_list)} seeds")
     target = max(widths) if pad_to is None else int(pad_to)
+    check_population(lambda: shapes_only(replace(model, width=target), input_shape, n_classes), len(widths),
+                     f"model {model.kind} padded to width {target}", device)
     modules = []
     for w, s in zip(widths, seed_list):
         net = build(replace(model, width=w), input_shape, n_classes, member_generator(s))
