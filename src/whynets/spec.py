@@ -24,6 +24,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 import types
 import typing
 from dataclasses import MISSING, dataclass, fields
@@ -239,7 +240,13 @@ def parse_value(tp: Any, text: str, key: str) -> Any:
     if typing.get_origin(inner) is tuple:
         stripped = text.strip()
         if stripped.startswith("["):
-            items = json.loads(stripped)
+            try:
+                items = json.loads(stripped)
+            except json.JSONDecodeError as err:
+                raise SpecError(f"{key}: {text!r} is not a list ({err.msg} at character {err.pos + 1}); write "
+                                f"{key}=1,2,3 or {key}=[1,2,3]") from None
+            if not isinstance(items, list):
+                raise SpecError(f"{key}: expected a list like [1,2,3], got {text!r}")
         else:
             stripped = stripped.strip("()")
             items = [t.strip() for t in stripped.split(",") if t.strip()]
@@ -259,9 +266,12 @@ def parse_value(tp: Any, text: str, key: str) -> Any:
             raise SpecError(f"{key}: expected an int, got {text!r}") from None
     if inner is float:
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
             raise SpecError(f"{key}: expected a float, got {text!r}") from None
+        if not math.isfinite(value):
+            raise SpecError(f"{key}: expected a finite number, got {text!r}")
+        return value
     if inner is str:
         return text
     raise SpecError(f"{key}: cannot parse a value of type {_type_name(tp)} from the command line")
@@ -298,6 +308,8 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     if inner is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SpecError(f"{key}: expected a float, got {value!r}")
+        if not math.isfinite(value):
+            raise SpecError(f"{key}: expected a finite number, got {value!r}")
         return float(value)
     if inner is str:
         if not isinstance(value, str):

@@ -17,7 +17,7 @@ import typer
 
 from whynets.report.claims import status, summary
 
-from .common import claims_table, console, err_console, fail, user_errors
+from .common import claims_table, console, err_console, fail, set_memory_budget, user_errors
 
 Job = tuple  # (experiment name, setting)
 
@@ -35,13 +35,17 @@ def register(app: typer.Typer) -> None:
                   robustness: bool = typer.Option(False, help="also rerun each experiment with new seeds and a fresh "
                                                               "data draw, and on digits where it applies"),
                   escalate: bool = typer.Option(True, help="while a claim is inconclusive, rerun with more seeds "
-                                                           "(up to each experiment's cap)")) -> None:
+                                                           "(up to each experiment's cap)"),
+                  memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="refuse models and data "
+                                                              "larger than this, in every experiment (e.g. 12G or "
+                                                              "80%; default: half of this machine's memory)")) -> None:
         """Run experiments and check every claim; exits 1 if any claim fails (expected findings excepted)."""
         from whynets.experiments import get
         from whynets.experiments import names as all_names
         from whynets.report import build_report
         from whynets.robustness import settings_for
 
+        set_memory_budget(memory_budget)
         chosen = list(names or all_names())
         unknown = [n for n in chosen if n not in all_names()]
         if unknown:

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import claims_table, console, err_console, progress_bars, user_errors
+from .common import LineProgress, claims_table, console, err_console, progress_bars, set_memory_budget, user_errors
 
 
 def run_one(name: str, preset: str, overrides: list[str], out: Path, device: str, seeds: int | None = None,
@@ -15,10 +15,10 @@ def run_one(name: str, preset: str, overrides: list[str], out: Path, device: str
     from whynets.runner import run
 
     with progress_bars() as progress:
-        log = (lambda m: err_console.print(m, markup=False, highlight=False)) if progress is None else (
-            lambda m: progress.console.print(m, markup=False, highlight=False))
-        if progress is None:
-            err_console.print(f"[bold]{name}[/] ({preset}{'' if setting == 'default' else ', ' + setting}) …")
+        log = lambda m: progress.console.print(m, markup=False, highlight=False, emoji=False)  # noqa: E731
+        if isinstance(progress, LineProgress):
+            err_console.print(f"{name} ({preset}{'' if setting == 'default' else ', ' + setting}) …", markup=False,
+                              highlight=False)
         record = run(name, preset=preset, overrides=overrides, out=out, device=device, progress=progress, log=log,
                      seeds=seeds, setting=setting, escalate=escalate)
     return record
@@ -38,12 +38,16 @@ def register(app: typer.Typer) -> None:
              escalate: bool = typer.Option(True, help="while a claim is inconclusive, rerun with more seeds (up to the "
                                                       "experiment's cap)"),
              setting: str = typer.Option("default", hidden=True, help="default | new-draw | digits"),
+             memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="refuse models and data "
+                                                         "larger than this (e.g. 12G or 80%; default: half of this "
+                                                         "machine's memory; env WHYNETS_MEMORY_BUDGET)"),
              show_spec: bool = typer.Option(False, "--show-spec", help="print the spec's fields and exit")) -> None:
         """Run one experiment (resumes from the store if interrupted)."""
         from whynets.experiments import get
         from whynets.robustness import settings_for
         from whynets.runner import resolve_spec
 
+        set_memory_budget(memory_budget)
         experiment = get(name)
         spec = resolve_spec(experiment, preset, list(set_ or []), seeds, setting)
         if show_spec:

@@ -61,9 +61,9 @@ def resolve_factory(target: str) -> Callable[..., nn.Module]:
             sys.modules[module_name] = module
             try:
                 spec.loader.exec_module(module)
-            except Exception as err:
+            except (Exception, SystemExit) as err:
                 del sys.modules[module_name]
-                raise SpecError(f"--model {target!r}: importing {path} failed: {type(err).__name__}: {err}") from None
+                raise SpecError(f"--model {target!r}: importing {path} failed: {_reason(err)}") from None
     else:
         if "" not in sys.path and str(Path.cwd()) not in sys.path:
             sys.path.insert(0, str(Path.cwd()))  # like `python -m`: a package in the working directory imports
@@ -72,10 +72,25 @@ def resolve_factory(target: str) -> Callable[..., nn.Module]:
         except ImportError as err:
             raise SpecError(f"--model {target!r}: cannot import {where!r} ({err}); run from the folder that holds it "
                             "or give file.py:function") from None
+        except (Exception, SystemExit) as err:
+            raise SpecError(f"--model {target!r}: importing {where!r} failed: {_reason(err)}") from None
     fn = getattr(module, name, None)
     if not callable(fn):
         raise SpecError(f"--model {target!r}: {where!r} has no function or class {name!r}")
     return fn
+
+
+def _reason(err: BaseException) -> str:
+    """A user's exception in one line: its type, its message (whole) and where in their code it was raised."""
+    if isinstance(err, SystemExit):
+        return f"it called sys.exit({err.code!r}) (a factory must return an nn.Module)"
+    message = " ".join(str(err).split()) or "(no message)"
+    tb, where, ours = err.__traceback__, "", str(Path(__file__).resolve().parent.parent)
+    while tb is not None:
+        if not str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(ours):
+            where = f" (at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno})"
+        tb = tb.tb_next
+    return f"{type(err).__name__}: {message}{where}"
 
 
 def call_factory(target: str, args_text: str, generator: torch.Generator | None = None) -> nn.Module:
@@ -87,8 +102,8 @@ def call_factory(target: str, args_text: str, generator: torch.Generator | None 
             torch.manual_seed(generator.initial_seed())
         try:
             module = fn(**args)
-        except TypeError as err:
-            raise SpecError(f"--model {target}: calling it with {args} failed: {err}") from None
+        except (Exception, SystemExit) as err:  # the user's code: its failure is theirs to fix, said in one line
+            raise SpecError(f"--model {target}: calling it with {args} failed: {_reason(err)}") from None
     if not isinstance(module, nn.Module):
         raise SpecError(f"--model {target}: returned a {type(module).__name__}, not a torch.nn.Module")
     return module
