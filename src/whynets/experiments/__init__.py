@@ -20,8 +20,8 @@ __all__ = ["Claim", "Context", "Experiment", "get", "names", "all_experiments"]
 ORDER = ["baselines", "random-labels", "min-norm", "double-descent", "soft-inductive-bias", "matrix-factorization",
          "hessian-spectrum", "large-batch", "saddles", "loss-surfaces", "mode-connectivity",
          "effective-dimensionality", "critical-periods", "sgd-bayes", "lottery-ticket", "mimic", "depth-vs-width",
-         "information-plane", "bounds", "small-tabular", "stability", "measures", "simplicity-bias",
-         "signal-propagation", "infinite-width"]
+         "information-plane", "bounds", "small-tabular", "stability", "edge-of-stability", "kernel-machine",
+         "measures", "simplicity-bias", "signal-propagation", "infinite-width", "convergence"]
 _NOT_EXPERIMENTS = {"base", "context"}
 
 
