@@ -285,3 +285,42 @@ def test_npz_that_declares_more_than_it_holds_or_the_budget_allows(tmp_path, mon
     with pytest.raises(ResourceError, match=r"big.npz: fields x \(1000, 300\) float32, y \(1000,\) int64 needs about "
                                             r"2.3 MiB, more than the memory budget of 1 MiB \(set by WHYNETS_MEMORY_BUDGET=1M\)"):
         load_npz(tmp_path / "big.npz")
+
+
+def test_a_regression_npz_runs_through_whynets_run_and_diagnose(tmp_path):
+    """`whynets run` with train.loss=mse on an .npz of float targets finishes (its MLP's train loss measured, finite),
+    and wn.diagnose of a two-output regressor on an .npz infers mse and measures the model's own test MSE."""
+    import json
+
+    from typer.testing import CliRunner
+
+    import whynets as wn
+    from whynets.cli.main import app
+    from whynets.engine import TrainSpec
+
+    g = np.random.default_rng(1)
+    x = g.normal(size=(300, 6)).astype(np.float32)
+    y = np.stack([x @ g.normal(size=6), x @ g.normal(size=6)], 1).astype(np.float32)
+    np.savez(tmp_path / "reg.npz", x=x[:200], y=y[:200], x_test=x[200:], y_test=y[200:])
+    res = CliRunner().invoke(app, ["run", "baselines", "--preset", "smoke", "--no-escalate", "--device", "cpu", "--out",
+                                   str(tmp_path / "runs"), "--set", "data.name=npz", "--set",
+                                   f"data.path={tmp_path / 'reg.npz'}", "--set", "models=mlp", "--set", "train.loss=mse",
+                                   "--set", "data.n_train=0", "--set", "data.n_test=0", "--set", "seeds=0"])
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for path in (tmp_path / "runs").glob("baselines/*/metrics.jsonl") for line in path.open()]
+    losses = [r["train_loss"][0] for r in rows if "train_loss" in r]
+    assert losses and all(np.isfinite(losses)) and min(losses) < losses[0]
+
+    net = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
+    opt = torch.optim.Adam(net.parameters(), 1e-2)
+    for _ in range(300):
+        opt.zero_grad()
+        ((net(torch.tensor(x[:200])) - torch.tensor(y[:200])) ** 2).sum(-1).mean().backward()
+        opt.step()
+    report = wn.diagnose(net, DataSpec(name="npz", path=str(tmp_path / "reg.npz")), questions=("parameters",),
+                         out=tmp_path / "diag", train=TrainSpec(steps=60, eval_points=2), seeds=(0,), spectra_boot=10,
+                         top_k=3, trace_matvecs=12, curvature_examples=150)
+    with torch.no_grad():
+        mse = float(((net(torch.tensor(x[200:])) - torch.tensor(y[200:])) ** 2).sum(-1).mean())
+    assert report.record["loss"] == "mse" and report.record["regression"]
+    assert report.record["reference"]["test_loss"] == pytest.approx(mse, rel=1e-5)
