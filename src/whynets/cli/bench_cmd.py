@@ -9,7 +9,7 @@ import typer
 from .common import err_console, user_errors
 
 BENCHES = {"population": "whynets.bench.population", "hessian": "whynets.bench.hessian",
-           "spectra": "whynets.bench.spectra", "diagnose": "whynets.bench.diagnose"}
+           "spectra": "whynets.bench.spectra", "diagnose": "whynets.bench.diagnose", "kernels": "whynets.bench.kernels"}
 
 
 def register(app: typer.Typer) -> None:
