@@ -223,8 +223,9 @@ def figures(results: dict[str, Any], spec: InfiniteWidthSpec, out: Path) -> list
     for key, label, style in (("nngp_acc", "NNGP posterior", "C2"), ("ntk_acc_end", "NTK mean, same t", "C3"),
                               ("ntk_acc_inf", "NTK mean, t = ∞", "C4")):
         ax[2].axhline(100 * acc[key], c=style, ls=":", label=label)
-    ax[2].set(xscale="log", xlabel="width", ylabel="test accuracy (%)", title="(c) MNIST-1D, n = "
-              f"{spec.data.n_train} train")
+    top = 100 * max(acc["nngp_acc"], acc["ntk_acc_end"], acc["ntk_acc_inf"])
+    ax[2].set(xscale="log", xlabel="width", ylabel="test accuracy (%)", ylim=(None, top + 12),
+              title=f"(c) MNIST-1D, n = {spec.data.n_train} train")
     kurt = results["kurtosis"]
     for act, c, k in (("linear", "C0", 6), ("relu", "C3", 15)):
         pts = [r for r in kurt if r["activation"] == act]
@@ -235,7 +236,7 @@ def figures(results: dict[str, Any], spec: InfiniteWidthSpec, out: Path) -> list
         ax[3].plot(grid, k * grid, c=c, ls=":", label=f"{k}L/n")
     ax[3].set(xlabel="depth / width  L/n", ylabel="output excess kurtosis", title="(d) finite-width correction")
     for a in ax:
-        a.legend(fontsize=7)
+        a.legend(fontsize=7, loc="upper left" if a is ax[3] else "upper right", ncol=2 if a is ax[2] else 1)
     return [save_figure(fig, results, out, "infinite_width")]
 
 
@@ -261,7 +262,7 @@ EXPERIMENT = Experiment(
                                        kurtosis_depths=(1, 2, 2, 4, 4, 8), kurtosis_widths=(32, 32, 64, 64, 128, 128),
                                        kurtosis_nets=50000)},
     run=run, claims=claims, figures=figures,
-    # quick: 21 CPU-s (55 s wall on the shared 2-core machine at load 8, WHYNETS_THREADS=1, 2026-12-07)
+    # quick: 20-21 CPU-s (55-64 s wall on the shared 2-core machine at load 8-11, WHYNETS_THREADS=1, 2026-12-07)
     quick_wall_s=30,
     seed_fields=("seeds", "kernel_seeds"), max_seeds=6,
     cpu_on_auto="one-hidden-layer nets at full batch of 256 and float64 kernels: launch-bound on a GPU",
