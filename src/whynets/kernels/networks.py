@@ -66,9 +66,8 @@ class ScaledConv1d(nn.Module):
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         with torch.no_grad():
             ntk = self.parametrization == "ntk"
-            self.weight.copy_(torch.randn(self.weight.shape, generator=generator)
-                              * (1.0 if ntk else math.sqrt(self.sigma_w2 / self.fan_in)))
-            self.bias.copy_(torch.randn(self.bias.shape, generator=generator) * (1.0 if ntk else math.sqrt(self.sigma_b2)))
+            self.weight.normal_(0.0, 1.0 if ntk else math.sqrt(self.sigma_w2 / self.fan_in), generator=generator)
+            self.bias.normal_(0.0, 1.0 if ntk else math.sqrt(self.sigma_b2), generator=generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv1d(x, self.weight * self.w_mult, self.bias * self.b_mult, padding=self.padding)
