@@ -20,7 +20,6 @@ the bulk's growth with width); the bulk is |λ| ≤ ``bulk_tol``·λ_max.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ from whynets.spec import Spec
 
 from whynets.stats import contrast_interval
 
-from .base import Check, Claim, Experiment, bootstrap_check, direction_check, fact_check, mean
+from .base import Check, Claim, Experiment, Prediction, bootstrap_check, direction_check, fact_check, mean
 
 SOURCE = "Sagun et al. 2017 (Fig. 1-3); Papyan 2019 (outliers = classes)"
 
@@ -129,14 +128,16 @@ def claims(results: dict[str, Any], spec: HessianSpectrumSpec) -> list[Claim]:
     out = [Claim(id="hessian-spectrum/outliers-about-C", source=SOURCE, paper=C, measured={"counts": counts},
                  statement=f"a gap separates about C = {C} outliers from the bulk (eigengap rule k* = argmax_k "
                            f"λ_k/λ_(k+1), k ≤ 2C, at training loss in [{spec.window[0]:g}, {spec.window[1]:g}])",
-                 checks=[median])]
-    if counts and median.verdict != "pass" and median.interval.estimate < C - 1:
-        common = ", ".join(f"k* = {k} ({n}x)" for k, n in Counter(counts).most_common(2))
-        out[0].expected_failure = (
-            f"on MNIST-1D the largest gap among the top eigenvalues falls after {common} of {len(counts)} "
-            f"measurements (median {median.interval.estimate:g} < C − 1), not after C = {C}: the weakest class "
-            "directions of this ~60%-test MLP merge with the edge of the bulk; Papyan's clean C outliers come from "
-            "deep nets on well-separated classes (CIFAR/ImageNet)")
+                 checks=[median],
+                 expected=Prediction(
+                     outcome=f"fewer than C outliers: the median k* within [C/2, C − 1] = [{C / 2:g}, {C - 1}]",
+                     why="Papyan 2020: the outliers are the class means of the gradients, and a class this small MLP "
+                         "separates weakly (MNIST-1D, ~60% test accuracy) gives an outlier at the bulk's edge that the "
+                         "eigengap rule does not count; Papyan's C clean outliers are deep nets on well-separated "
+                         "classes (PHENOMENA pilot: no clean gap after C)",
+                     checks=[bootstrap_check(f"median k* over {len(counts)} in-window measurements", np.median,
+                                             [counts], "within", (C / 2, C - 1.0))] if counts
+                     else [fact_check("some measurement in the loss window", False)]))]
     S = results["sweep"]
     widths = sorted(S, key=int)
     table = [[S[w]["members"][i]["bulk_share"] for w in widths] for i in range(len(S[widths[0]]["members"]))]

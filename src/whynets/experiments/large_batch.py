@@ -86,8 +86,6 @@ def claims(results: dict[str, Any], spec: LargeBatchSpec) -> list[Claim]:
     """λ_max ratio of means by bootstrap (independent groups); ε-sharpness: every large-batch member above every
     small-batch one (with 3 + 3 members a rank test's smallest p, 1/20) and the ratio of means > 1; the test gap
     is reported, not gated (PHENOMENA)."""
-    missing = (f"a member did not reach training loss {spec.target_loss:g} within its step budget; "
-               "raise budgets=... so both regimes are compared at the matched loss")
     sb, lb = spec.batch_sizes
     at = {n: results["regimes"][n]["at_target"] for n in ("SB", "LB")}
     complete = all(p is not None for n in at for p in at[n])
@@ -102,9 +100,10 @@ def claims(results: dict[str, Any], spec: LargeBatchSpec) -> list[Claim]:
                                        "eigenvalue", "sharper"), ("sharper-epsilon", "the large-batch solution has a "
                                        "larger ε-sharpness", PAPER_SHARPNESS), ("tests-worse", "the large-batch "
                                        "solution tests worse", PAPER_TEST)):
+            # the premise (both regimes at the matched loss) failed: the claim fails; raise budgets=... to fix it
             out.append(Claim(id=f"large-batch/{cid}", statement=statement, paper=paper,
-                             checks=[fact_check("every member reached the matched training loss", False)],
-                             expected_failure=missing, **common))
+                             checks=[fact_check(f"every member reached training loss {spec.target_loss:g} within its "
+                                                "step budget (the matched-loss premise)", False)], **common))
         return out
     ratio = bootstrap_check(f"mean λ_max(batch {lb}) / mean λ_max(batch {sb}) at training loss <= {spec.target_loss:g}",
                             lambda a, b: a.mean() / b.mean(), [vals("LB", "lambda_max"), vals("SB", "lambda_max")],

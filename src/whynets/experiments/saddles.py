@@ -118,15 +118,14 @@ def claims(results: dict[str, Any], spec: SaddlesSpec) -> list[Claim]:
                  interval=bootstrap_interval(rho, list(range(len(seeds))), n_boot=2000)) if len(seeds) >= 2 else \
         fact_check("critical points from at least two trajectories", False)
     count = exact_check("critical points found", len(crit), ">=", spec.min_points, "a count")
-    claim = Claim(id="saddles/index-rises-with-loss", source=SOURCE, paper="monotone increasing curve (Fig. 1a, c)",
-                  statement="at critical points the index (fraction of negative Hessian eigenvalues) rises with the loss",
+    return [Claim(id="saddles/index-rises-with-loss", source=SOURCE,
+                  paper={"Dauphin et al. 2014, Fig. 1 (a, c)": "the index rises monotonically with the error of the "
+                                                               "critical point (MNIST, CIFAR-10 MLPs)",
+                         "our threshold": "Spearman >= 0.7 (PHENOMENA proposal: 0.6)"},
+                  statement="at critical points the index (fraction of negative Hessian eigenvalues) rises with the "
+                            "loss (given enough critical points: the search's premise, checked as a count)",
                   measured={"spearman": _spearman(crit), "critical_points": len(crit), "starts": len(results["points"]),
-                            "trajectories": len(seeds)}, checks=[corr, count])
-    if count.verdict == "fail":
-        claim.expected_failure = (f"only {len(crit)} of {len(results['points'])} starts reached ‖∇F‖ < {spec.grad_tol:g}; "
-                                  "the rest stalled at gradient-flat points (Frye et al. 2021); raise max_iters or "
-                                  "add seeds")
-    return [claim]
+                            "trajectories": len(seeds)}, checks=[corr, count])]
 
 
 def figures(results: dict[str, Any], spec: SaddlesSpec, out: Path) -> list[str]:

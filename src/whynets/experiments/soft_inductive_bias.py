@@ -31,7 +31,7 @@ from whynets.spec import Spec, SpecError
 
 from whynets.stats import paired_bootstrap_interval
 
-from .base import Check, Claim, Experiment, mean, mean_check, rate_check
+from .base import Check, Claim, Experiment, Prediction, mean, mean_check, rate_check
 
 SOURCE = "Wilson 2025, Fig. 1(a, b)"
 
@@ -156,29 +156,26 @@ def claims(results: dict[str, Any], spec: SoftInductiveBiasSpec) -> list[Claim]:
 
     loo = [ratio_check(r, "hard_loo", "hard, order by LOO") for r in ("simple", "complex")]
     orc = [ratio_check(r, "hard_oracle", f"hard order {T[r]['oracle_order']} (oracle)") for r in ("simple", "complex")]
-    out = [Claim(id="soft-inductive-bias/soft-matches-validated-order", source=SOURCE, paper="reasonable fit of both",
+    qualitative = {"Wilson 2025, Fig. 1(a, b)": "qualitative: one flexible model with a soft simplicity bias fits "
+                                                "both the simple and the complex data well",
+                   "our threshold": f"test MSE within {spec.within:.0%} of the hard fit's (PHENOMENA proposal: 20%)"}
+    out = [Claim(id="soft-inductive-bias/soft-matches-validated-order", source=SOURCE, paper=qualitative,
                  statement=f"the {pre} is as good as the best hard-restricted fit whose order is picked by LOO, on "
                            "simple and complex data", checks=loo),
-           Claim(id="soft-inductive-bias/soft-matches-oracle-order", source=SOURCE, paper="reasonable fit of both",
-                 statement=f"the {pre} is as good as the best fixed order chosen with test data (an oracle)", checks=orc)]
-    ratios = sorted(x / y for x, y in zip(a["per_seed"]["soft"], a["per_seed"]["hard_loo"]))
+           Claim(id="soft-inductive-bias/soft-matches-oracle-order", source=SOURCE, paper=qualitative,
+                 statement=f"the {pre} is as good as the best fixed order chosen with test data (an oracle)", checks=orc,
+                 expected=Prediction(
+                     outcome=f"on the simple ({spec.simple}) target the oracle's order beats the soft fit by more "
+                             f"than {spec.within:.0%}; on the complex target the soft fit still matches it",
+                     why=f"the {spec.simple} target is exactly a polynomial of order 3: the oracle, told the best "
+                         "order by the test data, fits it with no bias and the fewest parameters, while the soft fit "
+                         f"picks (λ, γ) by LOO on {spec.n_train} noisy points",
+                     checks=[Check(name="(a) test MSE(soft) / test MSE(hard, oracle order), median over seeds",
+                                   op=">", threshold=f, interval=orc[0].interval),
+                             Check(name="(b) test MSE(soft) / test MSE(hard, oracle order), median over seeds",
+                                   op="<=", threshold=f, interval=orc[1].interval)])
+                 if spec.simple == "cubic" else None)]
     tail = {r: sum(x > 2 * y for x, y in zip(T[r]["per_seed"]["soft"], T[r]["per_seed"]["hard_loo"])) for r in T}
-    if loo[0].verdict != "pass" and loo[1].verdict == "pass":
-        iv = loo[0].interval
-        out[0].expected_failure = (
-            f"on the {a['target']} target the soft fit's test MSE is {iv.estimate:.2f}x the LOO-picked order's (median "
-            f"over seeds, 95% interval [{iv.lo:.2f}, {iv.hi:.2f}]; worst seed {ratios[-1]:.0f}x; "
-            f"{tail['simple']} of {len(ratios)} seeds over 2x): when the truth is exactly a low-order polynomial, LOO on "
-            "a few noisy points picks "
-            f"the order (LOO orders {sorted(set(a['loo_orders']))}) more reliably than it picks (λ, γ), and a few bad "
-            f"seeds fail badly; on the {b['target']} target the soft fit wins ({loo[1].interval.estimate:.2g}x). "
-            "Wilson's Fig. 1 is qualitative; more samples (n_train) would show how close it gets")
-    if orc[0].verdict != "pass" and orc[1].verdict == "pass":
-        out[1].expected_failure = (
-            f"the oracle picks order {a['oracle_order']} for the {a['target']} target with test data, information the "
-            f"soft fit never gets (ratio {orc[0].interval.estimate:.2f}x); on the {b['target']} target the soft fit "
-            f"beats every fixed order (ratio {orc[1].interval.estimate:.2g}x). Reported for completeness; the "
-            "practitioner's comparison is soft-matches-validated-order")
     pa, pb = a["per_seed"], b["per_seed"]
     out.append(Claim(id="soft-inductive-bias/unpenalized-overfits-simple", source=SOURCE, paper="overfits",
                      statement=f"the unpenalized order-{spec.degree} fit overfits the simple data",
@@ -195,7 +192,8 @@ def claims(results: dict[str, Any], spec: SoftInductiveBiasSpec) -> list[Claim]:
     n = len(a["per_seed"]["soft"])
     out.append(Claim(id="soft-inductive-bias/soft-fit-tail", source=SOURCE, reported=True,
                      statement="how often the soft fit is more than twice as bad as the LOO-picked order (a failure of "
-                               "selecting (λ, γ) on few points; reported, not gated)", paper="not reported",
+                               "selecting (λ, γ) on few points; reported, not gated)",
+                     paper="not in the paper (our diagnostic; 10% is our threshold)",
                      measured={r: f"{tail[r]} of {n} seeds" for r in T},
                      checks=[rate_check(f"({'a' if r == 'simple' else 'b'}, {T[r]['target']}) seeds with test MSE(soft) "
                                         "> 2 × test MSE(LOO order)", tail[r], n, "<=", 0.1) for r in T]))
