@@ -211,6 +211,8 @@ def quarantine(path: Path, log: Callable[[str], None] | None = None, why: str = 
     target = path.with_name(f"{path.name}.{tag}-{int(time.time())}-{uuid.uuid4().hex[:4]}")
     try:
         os.replace(path, target)
+    except FileNotFoundError:  # another process moved it aside first
+        return None
     except OSError as err:
         raise explain(err, target) from None
     if log is not None:

@@ -61,7 +61,8 @@ def register(app: typer.Typer) -> None:
         folders = [out / n / records[(n, s)]["spec_hash"] for n, s in todo]
         claims = [c for n in chosen for c in records[(n, "default")]["claims"]]
         table = robustness_table(records) if robustness else None
-        paths = build_report(out, only=folders, redraw_figures=False, robustness=table)
+        paths = build_report(out, only=folders, redraw_figures=False, robustness=table,
+                             log=lambda m: err_console.print(m, markup=False, highlight=False, soft_wrap=True))
         console.print(claims_table(claims, f"claims ({preset}) — {time.perf_counter() - started:.0f} s"))
         if table:
             print_robustness(table)
@@ -171,8 +172,10 @@ def _run_parallel(todo: list[Job], jobs: int, preset: str, out: Path, device: st
             path = out / job[0] / spec.hash() / "results.json"
             if code != 0 or not path.exists():
                 tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-15:])
-                err_console.print(f"[red]{job[0]} ({job[1]}): exited with {code}[/]; last lines of {log}:\n{tail}",
-                                  markup=True, highlight=False)
+                from rich.markup import escape
+
+                err_console.print(f"[red]{job[0]} ({job[1]}): exited with {code}[/]; last lines of {escape(str(log))}:"
+                                  f"\n{escape(tail)}", markup=True, highlight=False)
                 crashed.append(f"{job[0]} ({job[1]})")
                 continue
             records[job] = json.loads(path.read_text())

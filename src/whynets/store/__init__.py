@@ -161,7 +161,7 @@ def _problem(path: Path) -> str | None:
         try:
             load_state(path, cell=path.parent.name)
         except CheckpointError as err:
-            return str(err).split(": ", 1)[-1]
+            return str(err).split(": ", 1)[-1].split("; move it aside")[0].split("; delete it or move it aside")[0]
     return None
 
 
