@@ -50,6 +50,9 @@ CASES = [
     ("--out too long", RUN + ["--out", "{tmp}/" + LONG], None),  # the line names the lengths: checked below
     ("--out where no folder can be made", RUN + ["--out", "/proc/whynets-runs"],
      "--out /proc/whynets-runs: cannot create this folder (No such file or directory); give another folder"),
+    ("diagnose --out a file", ["diagnose", "--model", "{tmp}/facts.py:flat", "--weights", "{tmp}/w.safetensors",
+                               "--data", "digits", "--out", "{tmp}/file", "--questions", "parameters"],
+     "--out {tmp}/file: a file, not a folder; give a folder (it is created if missing)"),
     ("report of a file", ["report", "{tmp}/file"],
      "{tmp}/file: a file, not a folder; give the --out folder of a `whynets run` or `reproduce`"),
     ("report --out a file", ["report", "{tmp}", "--out", "{tmp}/file"],
@@ -94,6 +97,10 @@ def boom(width=4):
 
 def leave(**kw):
     sys.exit(0)
+
+
+def flat():
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
 '''
 
 
@@ -116,7 +123,7 @@ def _inputs(tmp) -> None:
     import torch.nn as nn
     from safetensors.torch import save_file
 
-    save_file(nn.Linear(64, 10).state_dict(), str(tmp / "w.safetensors"))
+    save_file(nn.Sequential(nn.Flatten(), nn.Linear(64, 10)).state_dict(), str(tmp / "w.safetensors"))
 
 
 @pytest.mark.parametrize("name, args, line", CASES, ids=[c[0] for c in CASES])
