@@ -137,3 +137,16 @@ def test_run_without_a_terminal_prints_progress_lines(tmp_path, monkeypatch):
                                    "--set", "data.n_train=200"])
     assert res.exit_code == 0, res.output
     assert re.search(r"random-labels \[variant=p=0\]: 30 steps, expected to take about \d+ s", res.output)
+
+
+def test_on_a_gpu_the_budget_is_most_of_the_device(monkeypatch):
+    """No GPU here: the device is faked, to check the arithmetic and the words of the CUDA budget."""
+    from types import SimpleNamespace
+
+    from whynets.resources import memory_budget
+
+    monkeypatch.delenv("WHYNETS_MEMORY_BUDGET", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: SimpleNamespace(total_memory=80 * 2**30))
+    assert memory_budget("cuda") == (int(0.9 * 80 * 2**30), "90% of the GPU's 80 GiB")
+    assert memory_budget("cuda:1")[0] == int(0.9 * 80 * 2**30)
