@@ -63,8 +63,8 @@ class SimplicityBiasSpec(Spec):
     depths: tuple[int, ...] = field(default=(1, 2, 4, 8), metadata={"help": "hidden layers of the equal-parameter nets"})
     depth_settings: tuple[tuple[float, float], ...] = field(default=((1.0, 1.0), (2.0, 0.01)),
                                                             metadata={"help": "(σ_w², σ_b²) of the depth study"})
-    depth_nets: int = field(default=10_000, metadata={"help": "random nets per seed, depth and setting"})
-    block: int = field(default=4096, metadata={"help": "nets per batched matmul"})
+    depth_nets: int = field(default=3000, metadata={"help": "random nets per seed, depth and setting"})
+    block: int = field(default=1024, metadata={"help": "nets per batched matmul"})
 
     def validate(self) -> None:
         super().validate()
@@ -237,6 +237,7 @@ def figures(results: dict[str, Any], spec: SimplicityBiasSpec, out: Path) -> lis
                 title="(c) the open question: depth at equal parameters")
     axes[2].set_xticks([int(d) for d in sorted(next(iter(results["depth"].values())), key=int)],
                        [str(d) for d in sorted(next(iter(results["depth"].values())), key=int)])
+    axes[2].xaxis.set_minor_formatter(plt.NullFormatter())
     axes[2].legend(fontsize=7)
     return [save_figure(fig, data, out, "simplicity_bias")]
 

@@ -153,7 +153,7 @@ _ACT: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"relu": torch.relu, "
 
 def sample_functions(x: torch.Tensor, hidden: Sequence[int], n_nets: int, sigma_w2: float = 1.0,
                      sigma_b2: float = 0.0, activation: str = "relu", generator: torch.Generator | None = None,
-                     block: int = 4096) -> torch.Tensor:
+                     block: int = 1024) -> torch.Tensor:
     """Truth tables of ``n_nets`` random MLPs on the rows of ``x`` (m × n_in), packed (``pack_tables``); ``hidden``
     lists the hidden widths (empty: a perceptron). Net k has
     weights W ~ N(0, σ_w²/fan_in) and biases b ~ N(0, σ_b²) on every layer (the readout included) and computes
