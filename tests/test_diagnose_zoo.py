@@ -49,7 +49,7 @@ def test_every_question_on_every_zoo_model(name, tmp_path):
     save_file({k: v.detach().contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "net.safetensors"))
     args = ["diagnose", "--model", f"{zoo.__file__}:{name}", "--weights", str(tmp_path / "net.safetensors"),
             "--data", str(tmp_path / "data.npz"), "--out", str(tmp_path / "diag"), "--width-arg", "hidden",
-            "--questions", "simpler,overparameterization,bound,parameters"]
+            "--questions", "simpler,overparameterization,bound,parameters,recommend"]
     for s in SMOKE:
         args += ["--set", s]
     res = CliRunner().invoke(app, args)
@@ -62,7 +62,7 @@ def test_every_question_on_every_zoo_model(name, tmp_path):
     regression = record["regression"]
     assert regression == (kind in ("regression", "multi_regression"))
     answers = record["answers"]
-    assert set(answers) == {"simpler", "overparameterization", "bound", "parameters"}
+    assert set(answers) == {"simpler", "overparameterization", "bound", "parameters", "recommend"}
 
     # 1: every candidate judged against yours, paired on the test examples, inside the metric's range
     points = answers["simpler"]["points"]
@@ -105,8 +105,16 @@ def test_every_question_on_every_zoo_model(name, tmp_path):
     if "cannot batch" in res.output or "BatchNorm" in res.output:
         assert record["vectorized"].startswith("member by member")
     assert answers["parameters"]["spectra"]["control"] == ("shuffled targets" if regression else "random labels")
+    # 5: measured on every model; mean field only where it applies, and said so where it does not
+    rec = answers["recommend"]
+    assert rec["init"]["signals"]["layers"] and rec["lr"]["lambda_max"] > 0
+    assert rec["checks"]["lr"]["verdict"] in ("pass", "fail", "inconclusive")
+    if name == "mlp_dropout":
+        assert rec["init"]["covered"] and rec["init"]["stack"]["activation"] == "relu"
+    if name in ("gru", "lstm", "transformer", "cnn_bn", "resnet", "embedding", "regressor"):
+        assert not rec["init"]["covered"] and any("does not cover" in line for line in rec["verdict"])
     page = (tmp_path / "diag" / "report.html").read_text()
-    assert page.count("data:image/png;base64,") >= 3
+    assert page.count("data:image/png;base64,") >= 4
 
 
 def test_a_factory_keyword_that_does_not_exist_is_refused_before_any_work(tmp_path):

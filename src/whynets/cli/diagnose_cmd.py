@@ -110,12 +110,14 @@ def register(app: typer.Typer) -> None:
                  data: str = typer.Option("mnist1d", help=".npz / .safetensors file, IDX folder, or a built-in source"),
                  out: Path = typer.Option(Path("diag"), help="where report.html, diagnosis.json and the store go"),
                  questions: Optional[str] = typer.Option(None, help="comma-separated: simpler, overparameterization, "
-                                                         "bound, parameters (default: simpler,parameters; with --demo: "
-                                                         "all four)"),
+                                                         "bound, parameters, recommend (default: simpler,parameters; "
+                                                         "with --demo: all five)"),
                  epsilon: Optional[float] = typer.Option(None, help="within ε: points of accuracy / % of MSE (1)"),
                  loss: str = typer.Option("auto", help="auto | ce | mse"),
                  width_arg: Optional[str] = typer.Option(None, help="the factory keyword that scales width "
                                                                     "(question 2)"),
+                 depth_arg: Optional[str] = typer.Option(None, help="the factory keyword that sets depth "
+                                                                    "(recommend: the shape check)"),
                  set_: Optional[List[str]] = typer.Option(None, "--set", help="any diagnose setting: key=value, e.g. "
                                                           "train.steps=2000, seeds=0,1, prune_rounds=3"),
                  device: str = typer.Option("cpu", help="cpu | cuda | auto"),
@@ -133,8 +135,9 @@ def register(app: typer.Typer) -> None:
             args = {"width": DEMO_WIDTH}
             spec = DiagnoseSpec(model=ModelSpec(kind="factory", factory="whynets.diagnosis.demo:mlp",
                                                 factory_args=json.dumps(args)), width_arg="width",
+                                depth_arg="depth",
                                 questions=tuple(q.strip() for q in questions.split(",") if q.strip()) if questions
-                                else ("simpler", "overparameterization", "bound", "parameters"))
+                                else ("simpler", "overparameterization", "bound", "parameters", "recommend"))
         else:
             if not model:
                 from whynets.spec import SpecError
@@ -148,7 +151,7 @@ def register(app: typer.Typer) -> None:
                 args[k.strip()] = _arg_value(v.strip())
             spec = DiagnoseSpec(model=ModelSpec(kind="factory", factory=model, factory_args=json.dumps(args)),
                                 data=_data_spec(data), weights=str(weights or ""), init=str(init or ""), loss=loss,
-                                width_arg=width_arg or "",
+                                width_arg=width_arg or "", depth_arg=depth_arg or "",
                                 questions=tuple(q.strip() for q in (questions or "simpler,parameters").split(",")
                                                 if q.strip()))
         if epsilon is not None:

@@ -50,20 +50,24 @@ def _check_factory(spec: DiagnoseSpec) -> DiagnoseSpec:
     unknown = [k for k in args if k not in keywords]
     if unknown and not open_:
         raise SpecError(f"--model-arg {unknown[0]}: {target} takes no keyword {unknown[0]!r} (it takes: {known})")
-    if spec.width_arg:
-        if spec.width_arg not in keywords and not open_:
-            raise SpecError(f"--width-arg {spec.width_arg}: {target} takes no keyword {spec.width_arg!r} (it takes: "
-                            f"{known}); name the keyword that sets your model's width")
-        if spec.width_arg not in args:
-            default = keywords.get(spec.width_arg, inspect.Parameter.empty)
+    filled = False
+    for flag, name in (("--width-arg", spec.width_arg), ("--depth-arg", spec.depth_arg)):
+        what = flag[2:7]
+        if name and name not in keywords and not open_:
+            raise SpecError(f"{flag} {name}: {target} takes no keyword {name!r} (it takes: {known}); name the keyword "
+                            f"that sets your model's {what}")
+        if name and name not in args:
+            default = keywords.get(name, inspect.Parameter.empty)
             if not isinstance(default, int) or isinstance(default, bool):
-                raise SpecError(f"--width-arg {spec.width_arg}: give your model's width too (--model-arg "
-                                f"{spec.width_arg}=N): {target} has no whole-number default for it")
-            args[spec.width_arg] = default  # the factory's own default is the width your weights were built with
-            spec = replace(spec, model=replace(spec.model, factory_args=json.dumps(args)))
-        width = args[spec.width_arg]
-        if not isinstance(width, int) or isinstance(width, bool) or width < 1:
-            raise SpecError(f"--model-arg {spec.width_arg}={width!r}: the width must be a whole number >= 1")
+                raise SpecError(f"{flag} {name}: give your model's {what} too (--model-arg {name}=N): {target} has "
+                                "no whole-number default for it")
+            args[name], filled = default, True  # the factory's own default is what your weights were built with
+        if name:
+            value = args[name]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise SpecError(f"--model-arg {name}={value!r}: the {what} must be a whole number >= 1")
+    if filled:
+        spec = replace(spec, model=replace(spec.model, factory_args=json.dumps(args)))
     return spec
 
 

@@ -247,6 +247,9 @@ def render(record: dict[str, Any], folder: Path) -> str:
         parts += bound_html(answers["bound"])
     if "parameters" in answers:
         parts += _parameters_html(answers["parameters"], figs)
+    if "recommend" in answers:
+        from .recommend_report import recommend_html
+        parts += recommend_html(answers["recommend"], figs)
     env = record.get("env", {})
     parts.append(f"<p class='note'>{record['wall_s']:.0f} s; {record['cells']['computed']} cells computed, "
                  f"{record['cells']['loaded']} reused; git {e(str(env.get('git_commit')))}, torch {e(str(env.get('torch')))} "

@@ -20,20 +20,20 @@ import torch
 import torch.nn as nn
 
 from whynets.data import DataSpec, save_tensors_file
-from whynets.engine import TrainSpec, configure_threads, population_for, resolve_device, train
+from whynets.engine import configure_threads, resolve_device
 from whynets.experiments.context import Context
-from whynets.measure.subspace import search_steps
 from whynets.models import ModelSpec
 from whynets.runner import env_info
 from whynets.store import RunStore, StoreError, atomic_write_json, file_digest
 
 from .core import loss_kind, measure_module, register_instance, user_module
+from .estimate import estimate_seconds
 from .parameters import question_parameters
 from .preflight import preflight
 from .simpler import question_simpler
 from .spec import DiagnoseSpec
 
-__all__ = ["diagnose", "run_diagnosis", "Diagnosis", "estimate_seconds"]
+__all__ = ["diagnose", "run_diagnosis", "Diagnosis"]
 
 
 class Diagnosis:
@@ -61,6 +61,9 @@ class Diagnosis:
         if "parameters" in answers:
             lines.append("4. what do the learned parameters say?")
             lines += [f"   - {line}" for line in answers["parameters"]["reading"]]
+        if "recommend" in answers:
+            lines.append("5. what does theory recommend (initialization, learning rate, shape), checked on your model?")
+            lines += [f"   - {line}" for line in answers["recommend"]["verdict"]]
         lines.append(f"({r['wall_s']:.0f} s; every number: {self.folder / 'diagnosis.json'})")
         return "\n".join(lines)
 
@@ -74,52 +77,6 @@ class Diagnosis:
         from whynets.store import atomic_write_text
         atomic_write_text(Path(path), render(self.record, Path(path).parent))
         return Path(path)
-
-
-def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: TrainSpec | None = None,
-                     skip: Sequence[str] = ()) -> dict[str, float]:
-    """A first guess at each stage's wall time (seconds; ``"total"`` their sum): the recipe's time per step (the
-    slope between 10 and 50 steps, after a warm-up run), times the steps each asked question trains, plus the
-    evaluations and the stages that do not train (costs calibrated on the demo: classical baselines ~40 s, spectra
-    and curvature ~15 s on 2 cores). Stages in ``skip`` (already in the store) cost nothing."""
-    recipe = recipe or spec.train
-    todo = [q for q in ("reference", *spec.questions) if q not in skip]
-    out = {q: 0.0 for q in ("reference", *spec.questions)}
-    if not todo:
-        out["total"] = 0.0
-        return out
-
-    def timed(steps: int) -> float:
-        pop = population_for(spec.model, ds, list(spec.seeds), device)
-        started = time.perf_counter()
-        train(pop, ds, replace(recipe, steps=steps, eval_points=1))
-        return time.perf_counter() - started
-
-    timed(3)  # warm-up: allocator, thread pools, first-call dispatch
-    t10, t50 = timed(10), timed(50)
-    per_step = max(t50 - t10, 1e-6) / 40  # the slope: the two evaluations every timed run pays cancel out
-    evals = max(t10 - 10 * per_step, 0.0) / 2  # one evaluation of every member on train + test
-    run = per_step * recipe.steps + evals * (recipe.eval_points + 1)  # one re-training of every seed
-    k = max(1, len(spec.seeds))
-    out["reference"] = 5.0 + evals
-    if "simpler" in spec.questions:
-        series = sum(2 if s == "layerwise" and spec.rewind_step > 0 else 1 for s in spec.prune_scopes)
-        # dense + tickets + the two controls; students: one hidden layer and your depth, mimic and labels
-        out["simpler"] = run * (1 + series * spec.prune_rounds + 2 + 0.3 * 2 * 2 * len(spec.student_widths)) + 40
-    if "overparameterization" in spec.questions and spec.width_arg:
-        seeds = max(2, min(3, k)) / k
-        out["overparameterization"] = run * seeds * sum(max(0.35, f ** 1.3) for f in spec.width_factors)
-    if "bound" in spec.questions:  # the PAC-Bayes posterior: a step ~ 1.5 recipe steps; compression; references
-        bound = 1.5 * per_step * spec.pac_bayes_iters + 10
-        # the subspace search: one net per step (the recipe's step trains every seed), the projection ~ its cost again
-        steps = search_steps(len(spec.subspace_dims), len(spec.subspace_levels), recipe.steps)
-        out["bound"] = bound + 2.0 * per_step / k * steps
-    if "parameters" in spec.questions:  # the random-label control (one seed), spectra and curvature
-        out["parameters"] = run / k + 15
-    for q in skip:
-        out[q] = 0.0
-    out["total"] = sum(v for q, v in out.items() if q != "total") + 5.0  # report and figures
-    return out
 
 
 class _Missing(Exception):
@@ -217,19 +174,24 @@ def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "c
                 if name == "bound":
                     from .bound import question_bound
                     return question_bound(c, spec, ds, module, key, kind, ref)
+                if name == "recommend":
+                    from .recommend import question_recommend
+                    params = answers.get("parameters")
+                    return question_recommend(c, spec, ds, module, key, kind, recipe,
+                                              params["curvature"]["lambda_max"] if params else None)
                 return question_parameters(c, spec, ds, module, key, kind, recipe)
             return fn
 
         stages = {q: stage(q) for q in ("reference", *spec.questions)}
         cached = _cached_stages(store, ctx, stages)
-        guess = estimate_seconds(spec, ds, dev, recipe, skip=cached)
+        guess = estimate_seconds(spec, ds, dev, recipe, module, kind, skip=cached)
         total = guess["total"]
         parts = ", ".join(f"{q} {guess[q]:.0f} s" for q in spec.questions if guess[q] > 0)
         log(f"diagnose: expected to take about {f'{total / 60:.0f} minutes' if total >= 90 else f'{total:.0f} s'} "
             f"(timed on a few steps of the recipe; {len(spec.seeds)} seed(s); {parts or 'every stage is in the store'}"
             f"{'; in the store already: ' + ', '.join(q for q in cached if q != 'reference') if len(cached) > 1 else ''})")
         walls: dict[str, float] = {}
-        t0 = time.perf_counter()
+        after_estimate = t0 = time.perf_counter()
         ref = stages["reference"](ctx)
         walls["reference"] = time.perf_counter() - t0
         for q in spec.questions:
@@ -251,8 +213,10 @@ def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "c
         raise
     diagnosis = Diagnosis(record, out)
     if store.writable:
-        diagnosis.to_json(out / "diagnosis.json")
         diagnosis.to_html(out / "report.html")
+        # what the printed estimate predicted: the time from printing it to the report written
+        record["wall_after_estimate"] = time.perf_counter() - after_estimate
+        diagnosis.to_json(out / "diagnosis.json")
     return diagnosis
 
 

@@ -16,7 +16,7 @@ from whynets.spec import Spec, SpecError
 
 __all__ = ["DiagnoseSpec", "QUESTIONS", "CLASSICAL"]
 
-QUESTIONS = ("simpler", "overparameterization", "bound", "parameters")
+QUESTIONS = ("simpler", "overparameterization", "bound", "parameters", "recommend")
 CLASSICAL = ("logistic", "ridge", "rbf_kernel", "boosted_trees", "knn")
 
 
@@ -29,7 +29,8 @@ class DiagnoseSpec(Spec):
                                                     "from init, the PAC-Bayes prior"})
     loss: str = field(default="auto", metadata={"help": "auto (ce for integer labels, mse for float) | ce | mse"})
     questions: tuple[str, ...] = field(default=("simpler", "parameters"),
-                                       metadata={"help": "simpler | overparameterization | bound | parameters"})
+                                       metadata={"help": "simpler | overparameterization | bound | parameters | "
+                                                         "recommend"})
     epsilon: float = field(default=1.0, metadata={"help": "within ε of your model: points of accuracy (classifier) "
                                                           "or percent of test MSE (regressor)"})
     seeds: tuple[int, ...] = field(default=(0, 1, 2), metadata={"help": "re-trainings per configuration"})
@@ -53,6 +54,8 @@ class DiagnoseSpec(Spec):
                                                          "boosted_trees | knn; each tuned by cross-validation"})
     # question 2: width sweep (issue: over-parameterization)
     width_arg: str = field(default="", metadata={"help": "the factory's keyword that scales width (question 2)"})
+    depth_arg: str = field(default="", metadata={"help": "the factory's keyword that sets depth (recommend: the shape "
+                                                          "check)"})
     width_factors: tuple[float, ...] = field(default=(1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0, 2.0),
                                              metadata={"help": "widths swept, as multiples of yours"})
     # question 3: bounds

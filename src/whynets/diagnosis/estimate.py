@@ -1,0 +1,169 @@
+"""How long a diagnosis will take, printed before it starts: every stage's cost from what it is made of, each part
+timed on this machine, on this model, before any stage runs (a few seconds in all).
+
+* training (tickets, students, controls, the width sweep, the random-label control, the subspace search): the
+  recipe's time per step — the slope between 10 and 50 steps of a population of every seed, after a warm-up —
+  times the steps each stage trains, plus its evaluations;
+* the classical baselines: their whole cross-validated fit timed on two subsamples of the training set (150 and 300
+  examples), extrapolated to the full set along the power law the two times give (kernel machines and k-NN grow
+  faster than linearly);
+* spectra: ``model_spectra`` of your model timed at two numbers of bootstrap/synthetic resamples, extrapolated to
+  the asked numbers, for each of the three spectra (yours, at init, the random-label control);
+* curvature: one float64 Hessian-vector product and one gradient on the curvature examples, times the products and
+  gradients the instruments take (Lanczos ≈ 3k + 20 products, the trace's, ~25 gradients of the sharpness
+  ascents), plus the exact Fisher timed on 32 examples;
+* bounds: the PAC-Bayes optimization's steps at batch 256 and its Monte-Carlo passes over the data from the
+  per-example costs above; the compression codes; the subspace search from the step cost.
+Stages whose cells are all in the store cost nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import replace
+from typing import Callable, Sequence
+
+import torch
+
+from whynets.engine import TrainSpec, population_for, train
+from whynets.measure.subspace import search_steps
+
+from .spec import DiagnoseSpec
+
+__all__ = ["estimate_seconds"]
+
+OVERHEAD = 3.0  # the reference measurement's bookkeeping, the report and its figures
+
+
+def _clock(fn: Callable[[], object], repeat: int = 1) -> float:
+    best = math.inf
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _training(spec: DiagnoseSpec, ds, device, recipe: TrainSpec) -> tuple[float, float]:
+    """(seconds per recipe step of a population of every seed, seconds of one evaluation of it on train + test)."""
+    def timed(steps: int) -> float:
+        pop = population_for(spec.model, ds, list(spec.seeds), device)
+        return _clock(lambda: train(pop, ds, replace(recipe, steps=steps, eval_points=1)))
+
+    timed(3)  # warm-up: allocator, thread pools, first-call dispatch
+    t10, t50 = timed(10), timed(50)
+    per_step = max(t50 - t10, 1e-6) / 40  # the slope: the two evaluations every timed run pays cancel out
+    evals = max(t10 - 10 * per_step, 0.0) / 2
+    return per_step, evals
+
+
+def _classical(spec: DiagnoseSpec, ds, regression: bool) -> float:
+    from whynets.solvers.classical import classical_baselines
+
+    from .simpler import classical_for
+
+    which = classical_for(spec.classical, regression)
+    if not which:
+        return 0.0
+    x, y = ds.x.flatten(1).numpy(), ds.y.numpy()
+    n = len(y)
+
+    def fit(m: int) -> float:
+        idx = torch.randperm(n, generator=torch.Generator().manual_seed(0))[:m].numpy()
+        return _clock(lambda: classical_baselines(x[idx], y[idx], x[idx[:50]], y[idx[:50]], seed=0, which=which,
+                                                  task="regression" if regression else "classification",
+                                                  choose_scaling=True, threads=torch.get_num_threads()))
+    small, large = min(n, 150), min(n, 300)
+    t_small, t_large = fit(small), fit(large)
+    if large >= n or large == small:
+        return t_large
+    power = min(2.2, max(1.0, math.log(max(t_large, 1e-3) / max(t_small, 1e-3)) / math.log(large / small)))
+    return t_large * (n / large) ** power
+
+
+def _spectra(spec: DiagnoseSpec, module) -> float:
+    from whynets.measure.spectra import model_spectra
+
+    t_a = _clock(lambda: model_spectra(module, seed=0, n_boot=2, n_reps=2))
+    t_b = _clock(lambda: model_spectra(module, seed=0, n_boot=10, n_reps=10))
+    per = max(t_b - t_a, 0.0) / 16
+    return max(t_a - 4 * per, 0.0) + per * (spec.spectra_boot + 100)
+
+
+def _curvature(spec: DiagnoseSpec, module, ds, kind: str) -> float:
+    from whynets.measure.fisher import fisher_trace
+    from whynets.measure.hvp import hessian_operator
+
+    from .core import instrument_loss
+
+    loss = instrument_loss(kind)
+    n = min(spec.curvature_examples, len(ds.y))
+    batches = [(ds.x[:n], ds.y[:n])]
+    net = copy.deepcopy(module).eval()
+    op = hessian_operator(net, loss, batches, dtype=torch.float64)
+    v = torch.randn(op.size, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    t_hvp = _clock(lambda: op.matvec(v), repeat=2)
+    params = [p for p in net.parameters()]
+
+    def gradient():
+        net.zero_grad(set_to_none=True)
+        loss(net(ds.x[:n]), ds.y[:n]).backward()
+    t_grad = _clock(gradient, repeat=2) * 2  # float64 in the instruments
+    total = t_hvp * (3 * spec.top_k + 20 + spec.trace_matvecs) + t_grad * 25
+    if kind == "ce":
+        m = min(32, n)
+        t_f = _clock(lambda: fisher_trace(net, [(ds.x[:m], ds.y[:m])], kind="exact"))
+        total += t_f * min(n, 512) / m
+    del params
+    return total
+
+
+def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: TrainSpec, module, kind: str,
+                     skip: Sequence[str] = ()) -> dict[str, float]:
+    """Each stage's expected wall time in seconds (``"total"``: their sum and the report); stages in ``skip`` (every
+    cell already stored) cost nothing."""
+    out = {q: 0.0 for q in ("reference", *spec.questions)}
+    todo = [q for q in out if q not in skip]
+    if not todo:
+        out["total"] = OVERHEAD
+        return out
+    regression = kind == "mse" and ds.y.is_floating_point()
+    per_step, evals = _training(spec, ds, device, recipe)
+    k = max(1, len(spec.seeds))
+    run = per_step * recipe.steps + evals * (recipe.eval_points + 1)  # one re-training of every seed
+    member_step = per_step / k  # one member, one step at the recipe's batch
+    forward = evals / k  # one member over train + test, no gradient
+    out["reference"] = forward
+    if "simpler" in todo:
+        series = sum(2 if s == "layerwise" and spec.rewind_step > 0 else 1 for s in spec.prune_scopes)
+        students = 2 * len(spec.student_widths) * 0.3 + (2 * 2 * 0.5 if spec.width_arg else 0)  # MLPs ~0.3 of yours
+        transfer = (1 + spec.transfer_factor)  # students' data: the training set and its copies, same steps
+        out["simpler"] = run * (1 + series * spec.prune_rounds + 2 + students) + forward * transfer \
+            + _classical(spec, ds, regression)
+    if "overparameterization" in todo and spec.width_arg:
+        seeds = max(2, min(3, k)) / k
+        out["overparameterization"] = run * seeds * sum(max(0.35, f ** 1.3) for f in spec.width_factors)
+    if "bound" in todo:
+        batch = recipe.batch_size if 0 < recipe.batch_size < len(ds.y) else len(ds.y)
+        pac = spec.pac_bayes_iters * member_step * (256 / batch) * 1.3 + 10 * forward * 1.2
+        compression = 4 * (2 * forward) + 1.0
+        bound = pac + compression
+        if not regression and spec.subspace_dims:
+            steps = search_steps(len(spec.subspace_dims), len(spec.subspace_levels), recipe.steps)
+            bound += 2.0 * member_step * steps
+        out["bound"] = bound
+    if "parameters" in todo:
+        out["parameters"] = run / k + 3 * _spectra(spec, module) + _curvature(spec, module, ds, kind)
+    if "recommend" in todo:  # the init check (2 arms, k steps), the LR sweep (16 full-batch runs of 20 steps on
+        # up to 1000 examples), the shape check (2 full recipes), Lanczos at init on 4 batches and per member
+        from .recommend_checks import FACTORS, LR_STEPS, SUBSET
+
+        batch = recipe.batch_size if 0 < recipe.batch_size < len(ds.y) else len(ds.y)
+        sub = min(SUBSET, len(ds.y))
+        rec = 2 * per_step * min(300, recipe.steps) + 2 * len(FACTORS) * LR_STEPS * member_step * sub / batch
+        rec += (2 * run if spec.width_arg and spec.depth_arg else 0) + 20 * member_step * 2
+        out["recommend"] = rec + 6 * 30 * member_step * sub / batch  # ~30 HVPs per Lanczos, 6 of them
+    out["total"] = sum(v for q, v in out.items() if q != "total") + OVERHEAD
+    return out
