@@ -173,3 +173,15 @@ def test_damaged_demo_weights_are_trained_again(tmp_path):
     from whynets.diagnosis import load_weights
     assert load_weights(w2)  # readable again
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_a_model_that_does_not_fit_the_data_and_an_output_that_is_a_file_get_one_line(tmp_path):
+    data = zoo.make_data("digits", 60, 30)
+    np.savez(tmp_path / "data.npz", **data)
+    (tmp_path / "wrong.py").write_text("import torch.nn as nn\ndef make():\n    return nn.Sequential(nn.Linear(10, 3))\n")
+    res = CliRunner().invoke(app, ["diagnose", "--model", f"{tmp_path / 'wrong.py'}:make", "--data",
+                                   str(tmp_path / "data.npz"), "--out", str(tmp_path / "d")])
+    assert res.exit_code == 2 and "forward pass" in res.output and "Traceback" not in res.output, res.output
+    (tmp_path / "afile").write_text("x")
+    res = CliRunner().invoke(app, ["diagnose", "--demo", "--out", str(tmp_path / "afile")])
+    assert res.exit_code == 2 and "a file, not a folder" in res.output, res.output

@@ -80,6 +80,9 @@ def demo_weights(out: Path, spec, log) -> tuple[str, str]:
     # the same --out trains its own weights instead of reusing these
     digest = hashlib.sha256(f"{spec.model.hash()}{spec.data.hash()}{spec.train.hash()}".encode()).hexdigest()[:12]
     path, init_path = out / f"demo-weights-{digest}.safetensors", out / f"demo-init-{digest}.safetensors"
+    from whynets.fileio import ensure_folder
+
+    ensure_folder(out)
     if path.exists() and init_path.exists():
         try:
             load_weights(path), load_weights(init_path)
@@ -87,7 +90,6 @@ def demo_weights(out: Path, spec, log) -> tuple[str, str]:
         except WeightsError as err:
             log(f"demo: the weights trained by an earlier demo are damaged ({str(err).split(';')[0]}); training them "
                 "again")
-    out.mkdir(parents=True, exist_ok=True)
     ds = load(spec.data)
     log(f"demo: training the model to diagnose: {spec.model.factory}({spec.model.factory_args}) on "
         f"{spec.data.name}, {spec.train.steps} {spec.train.optimizer} steps")
@@ -121,12 +123,19 @@ def register(app: typer.Typer) -> None:
                  set_: Optional[List[str]] = typer.Option(None, "--set", help="any diagnose setting: key=value, e.g. "
                                                           "train.steps=2000, seeds=0,1, prune_rounds=3"),
                  device: str = typer.Option("cpu", help="cpu | cuda | auto"),
+                 memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="refuse models and data "
+                                                             "larger than this (e.g. 12G or 80%; default: half of "
+                                                             "this machine's memory)"),
                  demo: bool = typer.Option(False, help="train a small over-parameterized MLP on MNIST-1D, then "
                                                        "diagnose it (every question)"),
                  show_spec: bool = typer.Option(False, "--show-spec", help="print every setting and exit")) -> None:
         """Diagnose your trained model: could a simpler model do as well, is the over-parameterization essential,
         what error bound can you certify, what do the learned parameters say."""
         from whynets.diagnosis import DiagnoseSpec, run_diagnosis
+
+        from .common import set_memory_budget
+
+        set_memory_budget(memory_budget)
         from whynets.diagnosis.demo import DEMO_WIDTH
         from whynets.models import ModelSpec
 

@@ -47,13 +47,18 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
         except (SafetensorError, OSError, ValueError) as err:
             if path.suffix == ".safetensors":
                 raise WeightsError(f"{path}: not a readable safetensors file ({err}); {SAVE_HINT}") from None
+    from whynets.safety import check_torch_reads_pickles
+
+    check_torch_reads_pickles(str(path))  # an older torch's weights_only can be bypassed: refused in one line
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, AttributeError, EOFError, ValueError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if len(first) > 240:  # torch's reason, cut at a word
+            first = first[:240].rsplit(" ", 1)[0] + " …"
         raise WeightsError(f"{path}: refused — it holds Python objects that only full unpickling could rebuild (for "
                            f"example a whole model saved with torch.save(model)), and unpickling can run any code "
-                           f"({first[:160]}); {SAVE_HINT}") from None
+                           f"({first}); {SAVE_HINT}") from None
     if isinstance(state, dict) and set(state) <= {"state_dict", "model", "model_state_dict", "epoch", "optimizer",
                                                   "step", "args", "config"}:
         state = state.get("state_dict") or state.get("model_state_dict") or state.get("model") or state

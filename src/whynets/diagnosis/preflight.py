@@ -20,7 +20,7 @@ from whynets.models import build
 from whynets.models.factory import resolve_factory
 from whynets.spec import SpecError
 
-from .model_io import apply_weights, load_weights
+from .model_io import apply_weights, check_output, load_weights
 from .spec import DiagnoseSpec
 
 __all__ = ["preflight", "factory_keywords"]
@@ -106,6 +106,11 @@ def preflight(spec: DiagnoseSpec, ds: Dataset, log: Callable[[str], None] = lamb
     spec = _check_factory(spec)
     _check_data(spec, ds)
     _check_init(spec, ds)
+    probe = build(spec.model, ds.input_shape, ds.n_classes, torch.Generator().manual_seed(0))
+    check_output(probe, ds.x, ds.n_classes if not ds.y.is_floating_point() or ds.y.dim() > 1 else 1, "--model")
+    if ds.y.is_floating_point() and spec.loss == "auto" and bool(torch.all(ds.y == ds.y.round())):
+        log("diagnose: your targets y are floats holding whole numbers: treated as a regression (mse), as float "
+            "targets always are; for classification save y as integers")
     why = vectorization(spec, ds, device)
     if why:
         log(f"diagnose: {why}; its {len(spec.seeds)} re-trainings per configuration run member by member, not as one "

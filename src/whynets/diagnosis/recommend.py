@@ -32,13 +32,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn as nn
 
 from whynets.data import Dataset
 from whynets.measure.lanczos import hessian_eigenpairs
 from whynets.measure.propagation import layer_signals, stack_of
+from whynets.measure.recommendations import critical_scales
 from whynets.models import build
 from whynets.stats import t_interval
 from whynets.store import file_digest
@@ -103,9 +103,8 @@ def _initialization(ctx, spec: DiagnoseSpec, ds: Dataset, key: str) -> dict[str,
 
 
 def _mean_field(stack, sig) -> dict[str, Any]:
-    from whynets.kernels.meanfield import chi_1, critical_sigma_w2, length_map
+    from whynets.kernels.meanfield import chi_1, length_map
 
-    act = stack[0].activation
     rows = []
     for i, layer in enumerate(stack):
         pred_chi = None
@@ -116,12 +115,7 @@ def _mean_field(stack, sig) -> dict[str, Any]:
                                    layer.sigma_b2)))
         rows.append({"layer": layer.name, "sigma_w2": layer.sigma_w2, "sigma_b2": layer.sigma_b2, "q": sig["q"][i],
                      "q_mean_field": pred_q, "chi": sig["chi"][i] if i > 0 else None, "chi_mean_field": pred_chi})
-    hidden = [layer for layer in stack if layer.activation]
-    sigma_b2 = float(np.mean([layer.sigma_b2 for layer in hidden]))
-    crit = float(critical_sigma_w2(act, sigma_b2)) if act not in ("linear",) else 1.0
-    scales = {f"{layer.name}.weight": math.sqrt(crit / layer.sigma_w2) for layer in hidden if layer.sigma_w2 > 0}
-    return {"activation": act, "rows": rows, "critical_sigma_w2": crit, "sigma_b2": sigma_b2, "scales": scales,
-            "sigma_w2_hidden": float(np.mean([layer.sigma_w2 for layer in hidden]))}
+    return {"rows": rows, **critical_scales(stack)}
 
 
 def _lambda_max(module: nn.Module, loss, x: torch.Tensor, y: torch.Tensor) -> float:

@@ -18,7 +18,6 @@ as store cells, decided on intervals; a recommendation that loses says "keep you
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from whynets.data import Dataset, DataSpec, save_tensors_file
 from whynets.engine import TrainSpec, population_for
 from whynets.measure.hvp import hessian_operator
 from whynets.measure.lanczos import lanczos_eigenpairs
+from whynets.measure.recommendations import deepest_perturbative, onset_bracket, onset_verdict
 from whynets.models import ModelSpec
 from whynets.models.factory import factory_digest
 from whynets.stats import paired_t_interval
@@ -101,43 +101,25 @@ def _member_lambdas(ctx, spec: DiagnoseSpec, ds: Dataset, kind: str, seeds: list
                     loss=kind, n=SUBSET, target=_digest(spec))["lambda"]
 
 
-def _monotone(losses: list[float]) -> bool:
-    return all(b <= a * (1 + 1e-9) for a, b in zip(losses, losses[1:]))
-
-
 def check_lr(ctx, spec: DiagnoseSpec, ds: Dataset, lr: dict[str, Any], kind: str) -> dict[str, Any]:
     seeds = list(spec.seeds)[:2]
     data = _subset(ctx, spec, ds)
     lambdas = _member_lambdas(ctx, spec, ds, kind, seeds)
     curves, onsets = {}, []
     for i, (seed, lam) in enumerate(zip(seeds, lambdas)):
-        previous, onset = None, None
+        runs = {}
         for f in FACTORS:
-            eta = f * 2 / lam
-            gd = TrainSpec(optimizer="sgd", momentum=0.0, lr=eta, batch_size=0, steps=LR_STEPS, eval_every=1, loss=kind)
+            gd = TrainSpec(optimizer="sgd", momentum=0.0, lr=f * 2 / lam, batch_size=0, steps=LR_STEPS, eval_every=1,
+                           loss=kind)
             r = ctx.train({"stage": "recommend-lr-sweep", "factor": round(f, 4), "target": _digest(spec)}, spec.model,
                           data, gd, [seed])
-            losses = [row["train_loss"][0] for row in r["history"]]
-            if i == 0:
-                curves[f"{f:.3g}"] = losses
-            first = losses[:DECIDE_STEPS + 1]
-            if onset is None and not (_monotone(first) and all(math.isfinite(v) for v in first)):
-                onset = f
-            elif onset is None:
-                previous = f
-        onsets.append({"seed": seed, "lambda_max": lam, "onset": onset, "bracket": [previous, onset]})
-    lo, hi = 2 / 3 - 1e-9, 1.5 + 1e-9
-    verdicts = []
-    for o in onsets:
-        prev, on = o["bracket"]
-        if on is None:
-            verdicts.append("fail")
-        elif (prev or 0) >= lo and on <= hi:
-            verdicts.append("pass")
-        elif on < lo or (prev or 0) > hi:
-            verdicts.append("fail")
-        else:
-            verdicts.append("inconclusive")
+            runs[f] = [row["train_loss"][0] for row in r["history"]]
+        if i == 0:
+            curves = {f"{f:.3g}": losses for f, losses in runs.items()}
+        bracket = onset_bracket(runs, DECIDE_STEPS)
+        onsets.append({"seed": seed, "lambda_max": lam, "onset": bracket[1], "bracket": list(bracket),
+                       "verdict": onset_verdict(bracket)})
+    verdicts = [o["verdict"] for o in onsets]
     verdict = "fail" if "fail" in verdicts else "pass" if all(v == "pass" for v in verdicts) else "inconclusive"
     brackets = "; ".join(f"seed {o['seed']}: " + ("no onset up to 3×" if o["onset"] is None else
                                                   f"({o['bracket'][0] or 0:.3g}, {o['onset']:.3g}]×") for o in onsets)
@@ -199,23 +181,7 @@ def _params_for(spec: DiagnoseSpec, ds: Dataset, depth: int, width: int) -> int:
 
 def recommended_shape(spec: DiagnoseSpec, ds: Dataset, activation: str, budget: int, max_depth: int = 12) -> tuple[int, int] | None:
     """The deepest (depth, width) at ``budget`` parameters whose predicted output excess kurtosis is <= 1."""
-    from whynets.kernels.finite_width import excess_kurtosis
-
-    best = None
-    for depth in range(1, max_depth + 1):
-        lo, hi = 1, 1
-        while _params_for(spec, ds, depth, hi) < budget and hi < 1 << 16:
-            hi *= 2
-        while lo < hi:  # the smallest width whose parameter count reaches the budget
-            mid = (lo + hi) // 2
-            if _params_for(spec, ds, depth, mid) < budget:
-                lo = mid + 1
-            else:
-                hi = mid
-        width = lo
-        if excess_kurtosis(depth, width, activation) <= 1.0:
-            best = (depth, width)
-    return best
+    return deepest_perturbative(lambda d, w: _params_for(spec, ds, d, w), activation, budget, max_depth)
 
 
 def check_shape(ctx, spec: DiagnoseSpec, ds: Dataset, shape: dict[str, Any], kind: str, recipe) -> dict[str, Any] | None:

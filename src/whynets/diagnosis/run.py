@@ -22,6 +22,7 @@ import torch.nn as nn
 from whynets.data import DataSpec, save_tensors_file
 from whynets.engine import configure_threads, resolve_device
 from whynets.experiments.context import Context
+from whynets.fileio import ensure_folder
 from whynets.models import ModelSpec
 from whynets.runner import env_info
 from whynets.store import RunStore, StoreError, atomic_write_json, file_digest
@@ -144,6 +145,7 @@ def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "c
     if dev.type == "cpu":
         configure_threads()
     out = Path(out)
+    ensure_folder(out)  # a file, /dev/null, an unwritable or over-long path: one line, before any work
     ds_ctx = Context(None, dev)  # data only: a mistake in the data is found before the store is touched
     ds = ds_ctx.data(spec.data)
     spec = preflight(spec, ds, log, dev)  # every flag, the --init file, the data's size: before any work
@@ -234,7 +236,7 @@ def diagnose(model: nn.Module | None = None, data: Sequence | DataSpec | str | N
     ``weights`` (files), and ``data`` as ``(x, y, x_test, y_test)`` arrays, a ``DataSpec`` or a built-in name.
     ``settings`` are DiagnoseSpec fields (``epsilon=0.5``, ``seeds=(0, 1)``, ``train=TrainSpec(...)`` …)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out)
     if isinstance(data, DataSpec):
         data_spec = data
     elif isinstance(data, str):

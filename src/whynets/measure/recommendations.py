@@ -1,0 +1,90 @@
+"""The rules behind theory's recommendations — pure functions shared by ``diagnose``'s fifth question and the
+``recommendations`` experiment:
+
+* ``critical_scales(stack)``: for an MLP-like stack (``measure.propagation.stack_of``), the critical σ_w² of its
+  activation at its σ_b² (mean field: χ₁ = 1; Poole et al. 2016, Schoenholz et al. 2017) and the factor each hidden
+  layer's initial weights are multiplied by to reach it (the readout is left alone);
+* ``onset_bracket(curves)`` / ``onset_verdict``: the first step size at which full-batch gradient descent's loss
+  stops falling at every one of the first ``decide_steps`` steps, bracketed by the grid, and whether that bracket
+  lies inside the predicted band [2/3, 3/2]·2/λ_max (pass), outside it (fail) or straddles it (inconclusive);
+* ``deepest_perturbative(params_of, activation, budget)``: the deepest depth × width at a parameter budget whose
+  predicted output excess kurtosis 3[(1 + κ/n)^L − 1] (Roberts, Yaida & Hanin; ``kernels.finite_width``) is <= 1 —
+  our declared rule for the shape theory prefers.
+
+    >>> onset_verdict(onset_bracket({0.5: [3, 2, 1], 1.0: [3, 2, 1], 1.25: [3, 4, 1]}, decide_steps=2))
+    'pass'
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Mapping, Sequence
+
+__all__ = ["critical_scales", "onset_bracket", "onset_verdict", "deepest_perturbative", "monotone", "BAND"]
+
+BAND = (2 / 3, 3 / 2)
+
+
+def critical_scales(stack: Sequence) -> dict:
+    """{"activation", "critical_sigma_w2", "sigma_b2", "scales": {"<layer>.weight": factor}, "sigma_w2_hidden"}."""
+    from whynets.kernels.meanfield import critical_sigma_w2
+
+    hidden = [layer for layer in stack if layer.activation]
+    act = hidden[0].activation
+    sigma_b2 = sum(layer.sigma_b2 for layer in hidden) / len(hidden)
+    crit = 1.0 if act == "linear" else float(critical_sigma_w2(act, sigma_b2))
+    scales = {f"{layer.name}.weight": math.sqrt(crit / layer.sigma_w2) for layer in hidden if layer.sigma_w2 > 0}
+    return {"activation": act, "critical_sigma_w2": crit, "sigma_b2": sigma_b2, "scales": scales,
+            "sigma_w2_hidden": sum(layer.sigma_w2 for layer in hidden) / len(hidden)}
+
+
+def monotone(losses: Sequence[float]) -> bool:
+    """Does the loss fall (or stay) at every step? (A relative tolerance of 1e-9 for float ties.)"""
+    return all(math.isfinite(b) and b <= a * (1 + 1e-9) for a, b in zip(losses, losses[1:])) and \
+        all(math.isfinite(v) for v in losses)
+
+
+def onset_bracket(curves: Mapping[float, Sequence[float]], decide_steps: int = 5) -> tuple[float | None, float | None]:
+    """(largest grid factor below the onset, the onset): the first factor (ascending) whose loss over steps
+    0..``decide_steps`` is not monotone; (last factor, None) when none is."""
+    previous = None
+    for f in sorted(curves):
+        if not monotone(list(curves[f])[:decide_steps + 1]):
+            return previous, f
+        previous = f
+    return previous, None
+
+
+def onset_verdict(bracket: tuple[float | None, float | None], band: tuple[float, float] = BAND) -> str:
+    prev, onset = bracket
+    lo, hi = band[0] - 1e-9, band[1] + 1e-9
+    if onset is None:
+        return "fail" if (prev or 0) >= hi else "inconclusive"
+    if (prev or 0) >= lo and onset <= hi:
+        return "pass"
+    if onset < lo or (prev or 0) > hi:
+        return "fail"
+    return "inconclusive"
+
+
+def deepest_perturbative(params_of: Callable[[int, int], int], activation: str, budget: int, max_depth: int = 12,
+                         max_width: int = 1 << 16) -> tuple[int, int] | None:
+    """The deepest (depth, width) with ``params_of(depth, width)`` >= ``budget`` at the smallest such width, and a
+    predicted output excess kurtosis <= 1; None if no depth qualifies."""
+    from whynets.kernels.finite_width import excess_kurtosis
+
+    best = None
+    for depth in range(1, max_depth + 1):
+        hi = 1
+        while params_of(depth, hi) < budget and hi < max_width:
+            hi *= 2
+        lo = 1
+        while lo < hi:  # the smallest width reaching the budget
+            mid = (lo + hi) // 2
+            if params_of(depth, mid) < budget:
+                lo = mid + 1
+            else:
+                hi = mid
+        if excess_kurtosis(depth, lo, activation) <= 1.0:
+            best = (depth, lo)
+    return best
