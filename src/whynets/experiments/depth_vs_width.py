@@ -1,8 +1,9 @@
 """depth-vs-width — what depth buys: exponentially many pieces, exponentially long trajectories, compositional targets.
 
-1. Telgarsky 2016 ("Benefits of depth in neural networks"): the tent map t(x) = 2 relu(x) − 4 relu(x − ½) composed
-   L times is a ReLU net of width 2 and depth L with exactly 2^L linear pieces on [0, 1]; one hidden layer of k ReLUs
-   has at most k + 1, so it needs ≥ 2^L − 1 units where depth needs 2L. Counted exactly (``kernels.linear_pieces``:
+1. Telgarsky 2015/2016 ("Representation benefits of deep feedforward networks"; "Benefits of depth in neural
+   networks"): the tent map t(x) = 2 relu(x) − 4 relu(x − ½) composed L times is a ReLU net of width 2 and depth L
+   with exactly 2^L linear pieces on [0, 1]; one hidden layer of k ReLUs has at most k + 1, so it needs ≥ 2^L − 1
+   units where depth needs 2L. Counted exactly (``kernels.linear_pieces``:
    kinks solved layer by layer in float64) for the sawtooth and for random one-hidden-layer nets; beside them,
    random deep nets of the same shapes, which realize far fewer pieces than their depth allows (Hanin & Rolnick
    2019): reported.
@@ -44,8 +45,9 @@ from .base import Claim, Experiment, direction_check, fact_check, mean, mean_che
 
 __all__ = ["DepthVsWidthSpec", "EXPERIMENT", "tree_target", "log_fit"]
 
-TELGARSKY = "Telgarsky 2016, Benefits of depth in neural networks (§2: the k-fold tent map has 2^k pieces)"
-RAGHU = "Raghu et al. 2017, On the expressive power of deep neural networks (Thm. 1, Fig. 1)"
+TELGARSKY = ("Telgarsky 2015/2016, Representation benefits of deep feedforward networks (arXiv 1509.08101) / Benefits of "
+             "depth in neural networks (the k-fold tent map m(x) = σ(2σ(x) − 4σ(x − ½)))")
+RAGHU = "Raghu et al. 2017, On the expressive power of deep neural networks (trajectory length, Thm. 1)"
 POGGIO = "Poggio et al. 2017, Why and when can deep - but not shallow - networks avoid the curse of dimensionality"
 R2_MIN, RATIO_MAX, MF_BAND = 0.95, 0.5, (0.85, 1.15)  # PHENOMENA (proposed criteria); the mean-field band is ours
 MIN_RATE = 0.02  # ours: "grows" = at least 2% per layer; "faster" = at least 0.02 per layer more per step of σ_w²
@@ -204,8 +206,9 @@ def claims(results: dict[str, Any], spec: DepthVsWidthSpec) -> list[Claim]:
     faster = [paired_check(f"slope(σ_w² = {b}) − slope(σ_w² = {a})", [s for s, _ in fits[b]], [s for s, _ in fits[a]],
                            ">=", MIN_RATE) for a, b in zip(chaotic[:-1], chaotic[1:])]
     out.append(Claim(id="depth-vs-width/trajectory-faster-with-sigma", source=RAGHU,
-                     paper="the growth rate increases with σ_w (Thm. 1)", checks=faster,
-                     statement="the exponential growth rate of the trajectory length increases with σ_w²"))
+                     paper="the growth rate increases with σ_w (Thm. 1); step >= 0.02/layer: ours", checks=faster,
+                     statement="the exponential growth rate of the trajectory length increases with σ_w²: by >= "
+                               f"{MIN_RATE} per layer from each σ_w² to the next"))
     ratios = [c for k in chaotic for c in [mean_check(f"measured / mean-field slope, σ_w² = {k}",
                                                       [s / (0.5 * math.log(traj[k]["chi_1"])) for s, _ in fits[k]],
                                                       "within", MF_BAND)]]
@@ -267,7 +270,7 @@ EXPERIMENT = Experiment(
     claim="the depth-L sawtooth has 2^L pieces where one hidden layer of k units has <= k + 1; trajectory length grows "
           "exponentially with depth, faster at larger σ_w (at the mean-field rate ½ ln χ₁); a deep MLP reaches <= .5 × "
           "the test MSE of a shallow one with equal parameters on a binary-tree target",
-    quick_wall_s=None,
+    quick_wall_s=12,  # 10 CPU-s single-threaded (user+sys), 2026-12-07, on the shared 2-core box at load ~8
     seed_fields=("seeds", "traj_seeds"), max_seeds=6, seed_block=3,
     presets={
         "smoke": DepthVsWidthSpec(sawtooth_depths=(1, 2, 3, 6), shallow_widths=(2, 8), piece_draws=4,
