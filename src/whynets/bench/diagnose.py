@@ -1,4 +1,4 @@
-"""``whynets bench diagnose``: the four questions of ``diagnose`` on three models whynets did not build, each
+"""``whynets bench diagnose``: the questions of ``diagnose`` on three models whynets did not build, each
 question's wall time beside the estimate ``diagnose`` printed before it started — on an empty store, then again
 on the store that now holds every cell (the estimate must see that nothing is left to do).
 
@@ -8,7 +8,9 @@ Models (factories in this module, as a user's would be; data built here, nothing
   (b) ``gru``: a GRU sequence classifier (vmap cannot batch it: re-trainings run member by member);
   (c) ``regressor``: a LayerNorm residual MLP regressing a smooth function of 16 inputs.
 Each user model is trained here first (Adam, 600 steps), then diagnosed with the default settings (``--quick``:
-smoke settings, for the tests). Lines: ``<model> <question> wall <s> estimate <s> ratio <estimate/wall>``; then
+smoke settings, for the tests). The wall compared with the estimate runs from the moment the estimate is printed to
+the report written (what the estimate predicts; timing the estimate itself takes a few seconds before it). Lines:
+``<model> <question> wall <s> estimate <s> ratio <estimate/wall>``; then
 the worst ratio over fresh runs; last line ``speedup <x>`` with x = 600 s / the CNN's four-question wall (>= 1:
 within the 10-minute target).
 """
@@ -28,7 +30,8 @@ import torch.nn as nn
 __all__ = ["run", "DEVICES", "cnn", "gru", "regressor"]
 
 DEVICES = ("cpu",)
-QUESTIONS = ("simpler", "overparameterization", "bound", "parameters")
+QUESTIONS = ("simpler", "overparameterization", "bound", "parameters", "recommend")
+FOUR = QUESTIONS[:4]  # the issue's target: these four in <= 10 minutes on the CNN
 SMOKE = ("train.steps=30", "train.eval_points=2", "seeds=0,1", "prune_rounds=1", "rewind_step=5",
          "prune_scopes=layerwise", "student_widths=8", "classical=logistic,ridge,knn", "spectra_boot=5", "top_k=2",
          "trace_matvecs=6", "curvature_examples=100", "transfer_factor=1", "width_factors=0.5,1",
@@ -138,7 +141,8 @@ def _diagnose(name: str, folder: Path, quick: bool) -> dict:
     for attempt in ("fresh", "stored"):
         started = time.perf_counter()
         record = run_diagnosis(spec, folder / f"diag-{name}", "cpu").record
-        runs.append({"attempt": attempt, "wall": time.perf_counter() - started, "walls": record["walls"],
+        runs.append({"attempt": attempt, "wall": record["wall_after_estimate"],
+                     "whole": time.perf_counter() - started, "walls": record["walls"],
                      "estimate": record["estimate"], "params": record["reference"]["params"]})
     return {"name": name, "runs": runs}
 
@@ -150,8 +154,9 @@ def run(out: Callable[[str], None] = print, quick: bool = False, device: str = "
             res = _diagnose(name, Path(tmp), quick)
             for r in res["runs"]:
                 total_est = r["estimate"]["total"]
-                out(f"{name} ({r['params']} parameters), {r['attempt']} store: wall {r['wall']:.1f} s, estimate "
-                    f"{total_est:.1f} s, ratio {total_est / r['wall']:.2f}")
+                out(f"{name} ({r['params']} parameters), {r['attempt']} store: wall {r['wall']:.1f} s after the "
+                    f"estimate was printed ({r['whole']:.1f} s in all), estimate {total_est:.1f} s, ratio "
+                    f"{total_est / r['wall']:.2f}")
                 for q in QUESTIONS:
                     wall, est = r["walls"][q], r["estimate"][q]
                     ratio = est / wall if wall > 0 else math.nan
@@ -159,7 +164,7 @@ def run(out: Callable[[str], None] = print, quick: bool = False, device: str = "
                 if r["attempt"] == "fresh":
                     worst = max(worst, abs(math.log(total_est / r["wall"])))
                     if name == "cnn":
-                        cnn_wall = sum(r["walls"][q] for q in QUESTIONS)
+                        cnn_wall = sum(r["walls"][q] for q in FOUR)
     out(f"worst estimate/wall over the fresh runs: within a factor {math.exp(worst):.2f} (target: 1.25)")
     out(f"cnn: the four questions took {cnn_wall:.0f} s (target: <= 600 s)")
     out(f"speedup {600 / cnn_wall:.2f}")
