@@ -19,9 +19,8 @@ import typer
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
-from whynets.report.claims import LEGEND, fmt, fmt_interval, fmt_margin, status
+from whynets.report.claims import fmt, fmt_interval, status, summary
 
 console = Console(emoji=False)  # a path like facts.py:ok: stays as typed, never an emoji
 err_console = Console(stderr=True, emoji=False)
@@ -141,16 +140,139 @@ def progress_bars() -> Iterator[Progress | LineProgress]:
         yield progress
 
 
-def claims_table(claims: list[dict[str, Any]], title: str = "claims") -> Table:
-    table = Table(title=title, show_lines=False, caption=LEGEND)
-    for col in ("claim", "criterion", "paper", "estimate [95% interval]", "margin", "result"):
-        table.add_column(col, overflow="fold")
-    colors = {"PASS": "green", "FAIL": "bold red", "EXPECTED-FAIL": "yellow", "INCONCLUSIVE": "bold magenta",
-              "REPORTED": "cyan", "SKIPPED": "dim"}
-    for c in claims:
-        s = status(c)
-        checks = c.get("checks") or []
-        estimate = "\n".join(fmt_interval(k) for k in checks) if checks else fmt(c.get("measured"))
-        table.add_row(c["id"], c["criterion"], fmt(c["paper"]), estimate, fmt_margin(c.get("margin")),
-                      f"[{colors[s]}]{s}[/]")
-    return table
+def set_trackers(log: str | None, mlflow_uri: str | None = None) -> None:
+    """``--log tensorboard,mlflow`` / ``--mlflow-uri``: checked now (an unknown or uninstalled tracker is one line
+    before any work), then passed on through the environment to the store's hook and to every process this one
+    starts (``reproduce --jobs``). The store stays the source of truth (``whynets.trackers``)."""
+    if mlflow_uri:
+        from whynets.trackers import URI_ENV
+
+        os.environ[URI_ENV] = mlflow_uri
+    if log:
+        from whynets.trackers import ENV, check_installed, parse_trackers
+
+        names = parse_trackers(log)
+        check_installed(names)
+        os.environ[ENV] = ",".join(names)
+
+
+def fit_words(text: str, width: int) -> str:
+    """``text`` on one line of at most ``width`` characters, cut between two words (then "…"), never inside one."""
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    cut = text.rfind(" ", 0, max(width, 1))
+    return (text[:cut].rstrip(" ,;:—-") if cut > 0 else text[:max(width - 1, 1)]) + "…"
+
+
+_COLORS = {"PASS": "green", "FAIL": "bold red", "EXPECTED-FAIL": "yellow", "INCONCLUSIVE": "bold magenta",
+           "REPORTED": "cyan", "SKIPPED": "dim"}
+
+
+def _estimate_text(claim: dict[str, Any]) -> tuple[str, str]:
+    """(estimate [95% interval], op threshold) of the check that decides the claim, short enough for a terminal."""
+    from whynets.record import deciding_check
+
+    check = deciding_check(claim)
+    if check is None:
+        return fmt(claim.get("measured")), ""
+    if check["op"] == "all":
+        return check["method"].replace("per-seed direction: ", ""), ""
+    threshold = check.get("threshold")
+    ops = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "within": "in", "outside": "outside"}
+    return fmt_interval(check), (f"{ops.get(check['op'], check['op'])} {fmt(threshold)}" if threshold is not None
+                                 else "")
+
+
+class ClaimLines:
+    """The claims for a terminal: one line per claim — status, claim, estimate [95% interval] and threshold of the
+    check that decides it — grouped under their experiment, laid out for the console's width (``COLUMNS``) at the
+    moment it prints. A part that does not fit is left out (the threshold first); a line never breaks inside a word.
+    The wide table (criteria, paper, margin, every check) goes to claims.md and the HTML report."""
+
+    def __init__(self, claims: list[dict[str, Any]], title: str = "claims", more: str = ""):
+        self.claims, self.title, self.more = claims, title, more
+
+    def __rich_console__(self, console: Console, options: Any) -> Iterator[Any]:
+        from rich.text import Text
+
+        width = options.max_width
+        counts = summary(self.claims) if self.claims else {}
+        tail = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+        for part in _wrap(f"{self.title}: {tail}" if tail else self.title, width):
+            yield Text(part, style="bold")
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for c in self.claims:
+            groups.setdefault(c["id"].split("/", 1)[0], []).append(c)
+        status_w = max((len(status(c)) for c in self.claims), default=4)
+        for experiment, claims in groups.items():
+            if len(groups) > 1:
+                yield Text(fit_words(experiment, width), style="bold")
+            names = [c["id"].split("/", 1)[-1] for c in claims]
+            name_w = max(len(n) for n in names)
+            for c, name in zip(claims, names):
+                s = status(c)
+                estimate, threshold = _estimate_text(c)
+                line = Text("  ")
+                line.append(s.ljust(status_w), style=_COLORS[s])
+                rest_w = width - 2 - status_w - 1
+                pad = name_w if name_w + 1 + len(estimate) <= rest_w else len(name)
+                body = f" {name.ljust(pad)} {estimate}"
+                if threshold and len(body) + 2 + len(threshold) <= rest_w + 1:
+                    body += f"  {threshold}"
+                line.append(body)
+                if len(line) > width:  # a claim name longer than the line: wrapped between words, indented
+                    line = Text("  ")
+                    line.append(s, style=_COLORS[s])
+                    line.append(f" {name} {estimate}")
+                    for part in _wrap(line.plain, width, indent=4):
+                        yield Text(part)
+                    continue
+                yield line
+        legend = ("estimate [95% interval] of the check that decides each claim; INCONCLUSIVE: the interval "
+                  "straddles the threshold." + (f" {self.more}" if self.more else ""))
+        for part in _wrap(legend, width):
+            yield Text(part, style="dim")
+
+
+def _wrap(text: str, width: int, indent: int = 0) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=max(width, 20), subsequent_indent=" " * indent, break_long_words=False,
+                         break_on_hyphens=False) or [""]
+
+
+def claims_table(claims: list[dict[str, Any]], title: str = "claims", more: str = "") -> ClaimLines:
+    """The claims for a terminal (``ClaimLines``): one line each, whatever the width."""
+    return ClaimLines(claims, title, more)
+
+
+class CatalogueEta:
+    """Progress over several experiment runs (``reproduce``): how long they are expected to take from each
+    experiment's measured quick-preset wall (``quick_wall_s``, one thread), then after each one how many are done
+    and about how long is left (the expected walls of those still to run, scaled by how fast the done ones went)."""
+
+    def __init__(self, names: list[str], preset: str, jobs: int, say: Callable[[str], None]):
+        from whynets.experiments import get
+
+        self.say, self.jobs = say, max(1, jobs)
+        self.expected = {n: (get(n).quick_wall_s if preset == "quick" else None) for n in names}
+        self.done: dict[str, float] = {}
+        self.total = len(names)
+        self.start = time.monotonic()
+        known = [w for w in self.expected.values() if w]
+        if known and preset == "quick":
+            unknown = self.total - len(known)
+            self.say(f"{self.total} experiment run(s), expected to take about {fmt_duration(sum(known) / self.jobs)}"
+                     f" ({self.jobs} at a time; the quick walls measured on one thread"
+                     + (f"; {unknown} without a measured wall" if unknown else "") + ")")
+
+    def finished(self, name: str) -> None:
+        self.done[name] = time.monotonic() - self.start
+        elapsed = time.monotonic() - self.start
+        left_names = [n for n in self.expected if n not in self.done]
+        expected_done = sum(self.expected[n] or 0 for n in self.done)
+        rate = elapsed / expected_done * self.jobs if expected_done > 0 else 1.0
+        left = sum(self.expected[n] or 0 for n in left_names) * rate / self.jobs
+        eta = f", about {fmt_duration(left)} left" if left_names and left > 0 else ""
+        self.say(f"{len(self.done)}/{self.total} done, {fmt_duration(elapsed)} elapsed{eta}")

@@ -252,6 +252,10 @@ class RunStore:
         atomic_write_text(self.dir / "metrics.jsonl", "".join(r + "\n" for r in rows))
         atomic_write_json(self.dir / "results.json", record)
         self._status("done")
+        if os.environ.get("WHYNETS_LOG"):  # --log tensorboard,mlflow: copies of the finished run (whynets.trackers)
+            from whynets.trackers import on_finish
+
+            on_finish(self.dir, record, self.log)
 
     # ---- cells ----------------------------------------------------------------------------------------
     def cell_dir(self, key: str) -> Path:
