@@ -59,7 +59,7 @@ def _claim_row(c: dict[str, Any]) -> str:
                      f"<i>({e(k['verdict'])}; {e(k['method'])})</i></div>" for k in c.get("checks", []))
     note = c.get("expected_failure") or c.get("skipped")
     note_html = f"<br><small>{e(note)}</small>" if note else ""
-    return (f"<tr><td><code>{e(c['id'])}</code><br>{e(c['statement'])}</td><td>{e(c['source'])}</td>"
+    return (f"<tr class='claim'><td><code>{e(c['id'])}</code><br>{e(c['statement'])}</td><td>{e(c['source'])}</td>"
             f"<td>{checks or e(c['criterion'])}</td><td>{e(fmt(c['paper']))}</td>"
             f"<td>{e(fmt_margin(c.get('margin')))}</td><td class='{s}'>{s}{note_html}</td></tr>")
 
