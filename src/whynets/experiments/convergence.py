@@ -197,6 +197,7 @@ def figures(results: dict[str, Any], spec: ConvergenceSpec, out: Path) -> list[s
     axes[0].legend(fontsize=7)
     ratios = [m["rate_ratio"] for m in results["members"]]
     axes[1].bar(range(len(ratios)), [r or 0 for r in ratios])
+    axes[1].set_xticks(range(len(ratios)))
     axes[1].axhline(1.0, c="gray", ls=":", label="−ηλ_min (criterion)")
     axes[1].axhline(2.0, c="k", ls="--", label="−2ηλ_min (linearized)")
     axes[1].set(xlabel="member", ylabel="fitted slope / (−η·λ_min(Θ(0)))", title="(b) rate vs the kernel's λ_min")
