@@ -9,6 +9,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -22,6 +23,8 @@ from whynets.spec import SpecError
 from whynets.store import RunStore
 
 __all__ = ["run", "resolve_spec", "env_info", "git_commit", "choose_device"]
+
+_FIGURES = threading.Lock()  # pyplot is not thread-safe: experiments driven side by side (Ray) draw one at a time
 
 
 def git_commit() -> str | None:
@@ -89,8 +92,10 @@ def resolve_spec(experiment, preset: str, overrides: Sequence[str] = (), seeds: 
 
 def run(name: str, preset: str = "quick", overrides: Sequence[str] = (), out: str | Path = "runs",
         device: str = "auto", progress: Any = None, log: Callable[[str], None] | None = None,
-        seeds: int | None = None, setting: str = "default", escalate: bool = True) -> dict[str, Any]:
-    """Run experiment ``name``; returns the record written to ``results.json``.
+        seeds: int | None = None, setting: str = "default", escalate: bool = True,
+        executor: Any = None) -> dict[str, Any]:
+    """Run experiment ``name``; returns the record written to ``results.json``. ``executor``: where the cells are
+    computed (``whynets.executors.make_executor``; None: here), the store and the record are the same.
 
     While a claim is inconclusive because an interval straddles its threshold and the experiment declares seed fields,
     the run is repeated with each seed field doubled, up to the experiment's ``max_seeds``; cells already computed
@@ -103,11 +108,14 @@ def run(name: str, preset: str = "quick", overrides: Sequence[str] = (), out: st
         configure_threads()
     store = RunStore(out, experiment.name, requested, log=log)
     store.begin()
-    ctx = Context(store, dev, progress=progress, log=log, seed_block=experiment.seed_block)
+    if executor is not None:  # a replayed pass says its lines once
+        said: set[str] = set()
+        log = _once(log, said)
+    ctx = Context(store, dev, progress=progress, log=log, seed_block=experiment.seed_block, executor=executor)
     started, spec, rounds = time.perf_counter(), requested, []
     try:
         while True:
-            results = experiment.run(spec, ctx)
+            results = ctx.drive(lambda: experiment.run(spec, ctx))
             claims = [c.to_dict() for c in experiment.claims(results, spec)]
             open_ = [c["id"] for c in claims if c.get("resolvable")]  # more seeds can narrow their intervals
             more = (more_seeds(spec, experiment.seed_fields, experiment.max_seeds)
@@ -127,10 +135,19 @@ def run(name: str, preset: str = "quick", overrides: Sequence[str] = (), out: st
             "claims": claims, "wall_s": wall, "cells": {"computed": len(store.computed), "loaded": len(store.loaded)},
             "env": env,
         }
-        record["figures"] = (list(experiment.figures(results, spec, store.figure_dir)) if store.writable
-                             else sorted(p.name for p in store.figure_dir.glob("*.png")))
+        with _FIGURES:
+            record["figures"] = (list(experiment.figures(results, spec, store.figure_dir)) if store.writable
+                                 else sorted(p.name for p in store.figure_dir.glob("*.png")))
         store.finish(record, env)
     except BaseException as err:
         store.fail(err)
         raise
     return record
+
+
+def _once(log: Callable[[str], None], said: set[str]) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            log(message)
+    return say

@@ -18,6 +18,7 @@ import typer
 from whynets.report.claims import status, summary
 
 from .common import claims_table, console, err_console, fail, set_memory_budget, user_errors
+from .run_cmd import ADDRESS_HELP, BACKEND_HELP, SHARED_HELP, backend_executor
 
 Job = tuple  # (experiment name, setting)
 
@@ -38,7 +39,11 @@ def register(app: typer.Typer) -> None:
                                                            "(up to each experiment's cap)"),
                   memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="refuse models and data "
                                                               "larger than this, in every experiment (e.g. 12G or "
-                                                              "80%; default: half of this machine's memory)")) -> None:
+                                                              "80%; default: half of this machine's memory)"),
+                  backend: str = typer.Option("local", help=BACKEND_HELP + "; with ray every experiment is driven at "
+                                                            "once and --jobs is not used"),
+                  address: Optional[str] = typer.Option(None, help=ADDRESS_HELP),
+                  shared_store: bool = typer.Option(False, "--shared-store", help=SHARED_HELP)) -> None:
         """Run experiments and check every claim; exits 1 if any claim fails (expected findings excepted)."""
         from whynets.experiments import get
         from whynets.experiments import names as all_names
@@ -55,9 +60,13 @@ def register(app: typer.Typer) -> None:
         todo = [(n, "default") for n in chosen]
         if robustness:
             todo += [(n, s) for n in chosen for s in settings_for(get(n))]
+        executor = backend_executor(backend, address, shared_store)
         started = time.perf_counter()
         options = dict(preset=preset, out=out, device=device, seeds=seeds, escalate=escalate)
-        records = (_run_parallel(todo, jobs=jobs, **options) if jobs > 1 else _run_serial(todo, **options))
+        if executor is not None:
+            records = _run_on(executor, todo, **options)
+        else:
+            records = (_run_parallel(todo, jobs=jobs, **options) if jobs > 1 else _run_serial(todo, **options))
         folders = [out / n / records[(n, s)]["spec_hash"] for n, s in todo]
         claims = [c for n in chosen for c in records[(n, "default")]["claims"]]
         table = robustness_table(records) if robustness else None
@@ -118,6 +127,46 @@ def _run_serial(todo: list[Job], preset: str, out: Path, device: str, seeds: int
     for job in todo:
         records[job] = run_one(job[0], preset, [], out, device, seeds, job[1], escalate)
         _done(job, records[job])
+    return records
+
+
+def _run_on(executor, todo: list[Job], preset: str, out: Path, device: str, seeds: int | None,
+            escalate: bool) -> dict[Job, dict]:
+    """Every (experiment, setting) driven at once from this process, each in a thread, their cells submitted to the
+    executor (Ray) as they are reached; the cluster decides what runs where."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from whynets.runner import run
+
+    from .common import progress_bars
+
+    err_console.print(f"driving {len(todo)} experiment run(s) at once; their cells run on Ray", highlight=False)
+    records: dict[Job, dict] = {}
+    with progress_bars() as progress:
+        log = lambda m: progress.console.print(m, markup=False, highlight=False, emoji=False)  # noqa: E731
+        executor.progress, executor.log = progress, log
+
+        def one(job: Job) -> tuple[Job, dict]:
+            return job, run(job[0], preset=preset, out=out, device=device, progress=None, log=log, seeds=seeds,
+                            setting=job[1], escalate=escalate, executor=executor)
+        crashed = []
+        with ThreadPoolExecutor(min(32, len(todo))) as pool:
+            futures = {pool.submit(one, job): job for job in todo}
+            for future in as_completed(futures):
+                try:
+                    job, record = future.result()
+                except Exception as err:  # noqa: BLE001 - one experiment's failure is reported; the others go on
+                    from rich.markup import escape
+
+                    job = futures[future]
+                    err_console.print(f"[red]{job[0]} ({job[1]}) failed:[/] {escape(f'{type(err).__name__}: {err}')}")
+                    crashed.append(f"{job[0]} ({job[1]})")
+                    continue
+                records[job] = record
+                _done(job, record)
+    if crashed:
+        err_console.print(f"[red]{len(crashed)} experiment run(s) crashed:[/] {', '.join(crashed)}")
+        raise typer.Exit(1)
     return records
 
 

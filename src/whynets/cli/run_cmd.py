@@ -10,8 +10,22 @@ import typer
 from .common import LineProgress, claims_table, console, err_console, progress_bars, set_memory_budget, user_errors
 
 
+BACKEND_HELP = "where cells are computed: local (this process) | ray (every cell a Ray task; pip install \"whynets[ray]\")"
+ADDRESS_HELP = "--backend ray: the cluster (auto: the one `ray start --head` started; HOST:PORT); default: start one here"
+SHARED_HELP = ("--backend ray: the --out folder is the same path on every node (a shared filesystem), so workers write "
+               "their cells there; default: results travel back through Ray and this process writes the store")
+
+
+def backend_executor(backend: str, address: Optional[str], shared_store: bool):
+    """The executor ``--backend`` names (None: local), checked before any work (Ray missing is one line)."""
+    from whynets.executors import make_executor
+
+    return make_executor(backend, address, shared_store, log=lambda m: err_console.print(m, markup=False,
+                                                                                       highlight=False))
+
+
 def run_one(name: str, preset: str, overrides: list[str], out: Path, device: str, seeds: int | None = None,
-            setting: str = "default", escalate: bool = True) -> dict:
+            setting: str = "default", escalate: bool = True, executor=None) -> dict:
     from whynets.runner import run
 
     with progress_bars() as progress:
@@ -19,8 +33,10 @@ def run_one(name: str, preset: str, overrides: list[str], out: Path, device: str
         if isinstance(progress, LineProgress):
             err_console.print(f"{name} ({preset}{'' if setting == 'default' else ', ' + setting}) …", markup=False,
                               highlight=False)
+        if executor is not None:
+            executor.progress, executor.log = progress, log
         record = run(name, preset=preset, overrides=overrides, out=out, device=device, progress=progress, log=log,
-                     seeds=seeds, setting=setting, escalate=escalate)
+                     seeds=seeds, setting=setting, escalate=escalate, executor=executor)
     return record
 
 
@@ -38,6 +54,9 @@ def register(app: typer.Typer) -> None:
              escalate: bool = typer.Option(True, help="while a claim is inconclusive, rerun with more seeds (up to the "
                                                       "experiment's cap)"),
              setting: str = typer.Option("default", hidden=True, help="default | new-draw | digits"),
+             backend: str = typer.Option("local", help=BACKEND_HELP),
+             address: Optional[str] = typer.Option(None, help=ADDRESS_HELP),
+             shared_store: bool = typer.Option(False, "--shared-store", help=SHARED_HELP),
              memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="refuse models and data "
                                                          "larger than this (e.g. 12G or 80%; default: half of this "
                                                          "machine's memory; env WHYNETS_MEMORY_BUDGET)"),
@@ -55,9 +74,10 @@ def register(app: typer.Typer) -> None:
                 console.print(f"{key} ({tp}) = {value!r}  {help_}", markup=False, highlight=False)
             return
         settings = [setting] + ([s for s in settings_for(experiment) if s != setting] if robustness else [])
+        executor = backend_executor(backend, address, shared_store)
         records = {}
         for s in settings:
-            records[s] = run_one(name, preset, list(set_ or []), out, device, seeds, s, escalate)
+            records[s] = run_one(name, preset, list(set_ or []), out, device, seeds, s, escalate, executor)
             record = records[s]
             label = f"{name} ({preset}{'' if s == 'default' else ', ' + s})"
             console.print(claims_table(record["claims"], f"{label} — {record['wall_s']:.1f} s"))

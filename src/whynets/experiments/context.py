@@ -11,7 +11,9 @@ the parent is its own cell, and ``cells.json`` of the run records the lineage.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -25,29 +27,65 @@ from whynets.probes import Probe
 from whynets.store import RunStore, cell_key
 from whynets.store.io import quarantine
 
-__all__ = ["Context"]
+__all__ = ["Context", "bind_worker_store"]
 
 STATE_FILE = "state.safetensors"
+
+_WORKER = threading.local()  # the store a cell executing in a worker process writes to (executors bind it)
+
+
+@contextlib.contextmanager
+def bind_worker_store(store: Any, log: Callable[[str], None] | None = None) -> Iterator[None]:
+    """While a sweep executor runs a cell in a worker: a Context unpickled here (inside the cell's closure) uses
+    ``store`` (the worker's own) and ``log``; progress bars stay on the driver."""
+    _WORKER.store, _WORKER.log = store, log
+    try:
+        yield
+    finally:
+        _WORKER.store = _WORKER.log = None
+
+
+def _worker_context(device: str, seed_block: int | None) -> "Context":
+    return Context(getattr(_WORKER, "store", None), device, log=getattr(_WORKER, "log", None), seed_block=seed_block)
 
 
 class Context:
     def __init__(self, store: RunStore, device: torch.device | str = "cpu", progress: Any = None,
-                 log: Callable[[str], None] | None = None, seed_block: int | None = None):
+                 log: Callable[[str], None] | None = None, seed_block: int | None = None, executor: Any = None):
         self.store = store
+        self.executor = executor  # None: cells run here; else where they run (``whynets.executors``, e.g. Ray)
         self.seed_block = seed_block  # plain population cells train their seeds in blocks of this many
         self.device = torch.device(device)
         self.progress = progress  # a rich.progress.Progress or None
         self._log = log or (lambda msg: None)
         self._data: dict[str, Dataset] = {}
 
+    def __reduce__(self):
+        """A cell's closure travels to a worker process (``whynets.executors``): there the context is rebuilt on the
+        worker's store (no progress bars, no data cache; the data are loaded again by their spec)."""
+        return _worker_context, (str(self.device), self.seed_block)
+
     def log(self, message: str) -> None:
         self._log(message)
+
+    def drive(self, fn: Callable[[], Any]) -> Any:
+        """``fn()`` (an experiment's run, a diagnosis's stages), its cells computed by this context's executor: here
+        when there is none; else ``fn`` is replayed as the executor's cells finish (``whynets.executors``)."""
+        return fn() if self.executor is None else self.executor.drive(fn, self.store)
+
+    def _store_cell(self, key: str, fn: Callable[[Path], dict[str, Any]], parent: str | None = None,
+                    require: tuple[str, ...] = ()) -> dict[str, Any]:
+        if self.executor is None:
+            return self.store.cell(key, fn, parent=parent, require=require)
+        return self.executor.cell(self.store, key, fn, parent=parent, require=require)
 
     def data(self, spec: DataSpec) -> Dataset:
         """Load (once per process) the data set a spec describes."""
         key = cell_key(None, data=spec)  # a user's file enters by its content
         if key not in self._data:
-            self._data[key] = load(spec)
+            localize = getattr(self.store, "localize", None)  # a worker without the driver's files fetches them
+            self._data[key] = load(dataclasses.replace(spec, path=localize(spec.path)) if spec.path and localize
+                                   else spec)
         return self._data[key]
 
     @contextlib.contextmanager
@@ -65,7 +103,7 @@ class Context:
              **consumed: Any) -> dict[str, Any]:
         """Run ``fn(cell_dir)`` once for (``label``, everything in ``consumed``); later calls load its result.
         ``require``: files in the cell folder a later stage reads (then a finished cell without them is redone)."""
-        return self.store.cell(cell_key(label, **consumed), fn, require=require)
+        return self._store_cell(cell_key(label, **consumed), fn, require=require)
 
     def state(self, result: dict[str, Any]) -> TrainState:
         """The end state a ``train(..., keep_state=True)`` cell saved (stacked parameters, optimizer, history)."""
@@ -154,7 +192,7 @@ class Context:
             out["parent"] = parent_key
             return out
 
-        return self.store.cell(key, run, parent=parent_key, require=(STATE_FILE,) if keep else ())
+        return self._store_cell(key, run, parent=parent_key, require=(STATE_FILE,) if keep else ())
 
     def _population(self, model: ModelSpec, ds: Dataset, seeds: list[int], widths: Sequence[int] | None) -> Population:
         if widths is None:
