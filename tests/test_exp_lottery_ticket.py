@@ -24,7 +24,7 @@ def test_smoke_run_records_claims_and_figure(smoke):
     ids = {c["id"] for c in record["claims"]}
     assert ids == {f"{NAME}/{arm}-{what}" for arm in ("mlp", "cnn") for what in
                    ("ticket-matches-dense", "ticket-beats-random-mask", "ticket-beats-fresh-init")} | {
-        f"{NAME}/mlp-rewinding-not-needed", f"{NAME}/cnn-late-rewinding-helps"}
+        f"{NAME}/mlp-rewinding-not-needed", f"{NAME}/cnn-late-rewinding-helps", f"{NAME}/cnn-unstable-at-init"}
     res = record["results"]
     for arm in ("mlp", "cnn"):
         a = res["arms"][arm]
