@@ -3,6 +3,7 @@
     >>> import whynets as wn
     >>> record = wn.run("random-labels", preset="smoke", out="runs")   # reproduce a classic result
     >>> [c["passed"] for c in record["claims"]]
+    >>> record.claims_frame()            # pandas, optional; in Jupyter `record` shows its claims and figures
 
 The curated public names are in ``__all__``; everything else is internal.
 """
@@ -13,9 +14,10 @@ __version__ = "0.1.0"
 
 from . import data, engine, experiments, kernels, measure, models, solvers  # noqa: E402
 from .engine import Population  # noqa: E402
+from .record import load_run  # noqa: E402
 from .runner import run  # noqa: E402
 
-__all__ = ["run", "diagnose", "experiments", "measure", "kernels", "solvers", "data", "models", "engine", "Population",
+__all__ = ["run", "load_run", "diagnose", "experiments", "measure", "kernels", "solvers", "data", "models", "engine", "Population",
            "__version__"]
 
 

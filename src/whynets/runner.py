@@ -18,6 +18,7 @@ import torch
 
 from whynets.engine import configure_threads, resolve_device
 from whynets.experiments import Context, get
+from whynets.record import RunRecord
 from whynets.robustness import SETTINGS, more_seeds, seed_counts, with_seeds
 from whynets.spec import SpecError
 from whynets.store import RunStore
@@ -94,8 +95,9 @@ def run(name: str, preset: str = "quick", overrides: Sequence[str] = (), out: st
         device: str = "auto", progress: Any = None, log: Callable[[str], None] | None = None,
         seeds: int | None = None, setting: str = "default", escalate: bool = True,
         executor: Any = None) -> dict[str, Any]:
-    """Run experiment ``name``; returns the record written to ``results.json``. ``executor``: where the cells are
-    computed (``whynets.executors.make_executor``; None: here), the store and the record are the same.
+    """Run experiment ``name``; returns the record written to ``results.json`` (a ``whynets.record.RunRecord``: that
+    dict, with its run folder, ``claims_frame()``, ``metrics_frame()`` and a view in Jupyter). ``executor``: where
+    the cells are computed (``whynets.executors.make_executor``; None: here), the store and the record are the same.
 
     While a claim is inconclusive because an interval straddles its threshold and the experiment declares seed fields,
     the run is repeated with each seed field doubled, up to the experiment's ``max_seeds``; cells already computed
@@ -142,7 +144,7 @@ def run(name: str, preset: str = "quick", overrides: Sequence[str] = (), out: st
     except BaseException as err:
         store.fail(err)
         raise
-    return record
+    return RunRecord(record, store.dir)  # the same dict, with claims_frame/metrics_frame and a notebook view
 
 
 def _once(log: Callable[[str], None], said: set[str]) -> Callable[[str], None]:

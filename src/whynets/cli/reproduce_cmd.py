@@ -17,7 +17,7 @@ import typer
 
 from whynets.report.claims import status, summary
 
-from .common import claims_table, console, err_console, fail, set_memory_budget, user_errors
+from .common import CatalogueEta, claims_table, console, err_console, fail, set_memory_budget, set_trackers, user_errors
 from .run_cmd import ADDRESS_HELP, BACKEND_HELP, SHARED_HELP, backend_executor
 
 Job = tuple  # (experiment name, setting)
@@ -43,7 +43,11 @@ def register(app: typer.Typer) -> None:
                   backend: str = typer.Option("local", help=BACKEND_HELP + "; with ray every experiment is driven at "
                                                             "once and --jobs is not used"),
                   address: Optional[str] = typer.Option(None, help=ADDRESS_HELP),
-                  shared_store: bool = typer.Option(False, "--shared-store", help=SHARED_HELP)) -> None:
+                  shared_store: bool = typer.Option(False, "--shared-store", help=SHARED_HELP),
+                  log_to: Optional[str] = typer.Option(None, "--log", help="also write to trackers: tensorboard "
+                                               "(event files in each run folder), mlflow (comma-separated)"),
+                  mlflow_uri: Optional[str] = typer.Option(None, "--mlflow-uri", help="MLflow tracking URI for --log mlflow "
+                                                      "(default: sqlite:///OUT/mlflow.db)")) -> None:
         """Run experiments and check every claim; exits 1 if any claim fails (expected findings excepted)."""
         from whynets.experiments import get
         from whynets.experiments import names as all_names
@@ -51,6 +55,7 @@ def register(app: typer.Typer) -> None:
         from whynets.robustness import settings_for
 
         set_memory_budget(memory_budget)
+        set_trackers(log_to, mlflow_uri)
         chosen = list(names or all_names())
         unknown = [n for n in chosen if n not in all_names()]
         if unknown:
@@ -66,13 +71,17 @@ def register(app: typer.Typer) -> None:
         if executor is not None:
             records = _run_on(executor, todo, **options)
         else:
-            records = (_run_parallel(todo, jobs=jobs, **options) if jobs > 1 else _run_serial(todo, **options))
+            eta = CatalogueEta([n for n, _ in todo], preset, jobs,
+                               lambda m: err_console.print(m, markup=False, highlight=False, soft_wrap=True))
+            records = (_run_parallel(todo, jobs=jobs, eta=eta, **options) if jobs > 1
+                       else _run_serial(todo, eta=eta, **options))
         folders = [out / n / records[(n, s)]["spec_hash"] for n, s in todo]
         claims = [c for n in chosen for c in records[(n, "default")]["claims"]]
         table = robustness_table(records) if robustness else None
         paths = build_report(out, only=folders, redraw_figures=False, robustness=table,
                              log=lambda m: err_console.print(m, markup=False, highlight=False, soft_wrap=True))
-        console.print(claims_table(claims, f"claims ({preset}) — {time.perf_counter() - started:.0f} s"))
+        console.print(claims_table(claims, f"claims ({preset}) — {time.perf_counter() - started:.0f} s",
+                                   more=f"Every check, criterion and paper's number: {paths['markdown']}"))
         if table:
             print_robustness(table)
         console.print(f"claims: {paths['claims']}\nreport: {paths['html']}")
@@ -119,7 +128,7 @@ def _done(job: Job, record: dict) -> None:
 
 
 def _run_serial(todo: list[Job], preset: str, out: Path, device: str, seeds: int | None,
-                escalate: bool) -> dict[Job, dict]:
+                escalate: bool, eta: CatalogueEta | None = None) -> dict[Job, dict]:
     """Each (experiment, setting) in this process, one after another."""
     from .run_cmd import run_one
 
@@ -127,6 +136,8 @@ def _run_serial(todo: list[Job], preset: str, out: Path, device: str, seeds: int
     for job in todo:
         records[job] = run_one(job[0], preset, [], out, device, seeds, job[1], escalate)
         _done(job, records[job])
+        if eta is not None:
+            eta.finished(job[0])
     return records
 
 
@@ -183,7 +194,7 @@ def start_order(names: list[str]) -> list[str]:
 
 
 def _run_parallel(todo: list[Job], jobs: int, preset: str, out: Path, device: str, seeds: int | None,
-                  escalate: bool) -> dict[Job, dict]:
+                  escalate: bool, eta: CatalogueEta | None = None) -> dict[Job, dict]:
     """Each (experiment, setting) as its own ``whynets run`` process, ``jobs`` at a time, its output in
     ``OUT/<name>/reproduce[-<setting>].log``; the records are read back from the store. Unless WHYNETS_THREADS
     is set, each process gets cpu_count // jobs threads (at least one), so they do not oversubscribe."""
@@ -229,6 +240,8 @@ def _run_parallel(todo: list[Job], jobs: int, preset: str, out: Path, device: st
                 continue
             records[job] = json.loads(path.read_text())
             _done(job, records[job])
+            if eta is not None:
+                eta.finished(job[0])
     if crashed:
         err_console.print(f"[red]{len(crashed)} experiment run(s) crashed:[/] {', '.join(crashed)}")
         raise typer.Exit(1)

@@ -7,7 +7,8 @@ from typing import List, Optional
 
 import typer
 
-from .common import LineProgress, claims_table, console, err_console, progress_bars, set_memory_budget, user_errors
+from .common import (LineProgress, claims_table, console, err_console, progress_bars, set_memory_budget, set_trackers,
+                     user_errors)
 
 
 BACKEND_HELP = "where cells are computed: local (this process) | ray (every cell a Ray task; pip install \"whynets[ray]\")"
@@ -60,6 +61,10 @@ def register(app: typer.Typer) -> None:
              memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="refuse models and data "
                                                          "larger than this (e.g. 12G or 80%; default: half of this "
                                                          "machine's memory; env WHYNETS_MEMORY_BUDGET)"),
+             log_to: Optional[str] = typer.Option(None, "--log", help="also write to trackers: tensorboard "
+                                               "(event files in the run folder), mlflow (comma-separated)"),
+             mlflow_uri: Optional[str] = typer.Option(None, "--mlflow-uri", help="MLflow tracking URI for --log mlflow "
+                                                      "(default: sqlite:///OUT/mlflow.db)"),
              show_spec: bool = typer.Option(False, "--show-spec", help="print the spec's fields and exit")) -> None:
         """Run one experiment (resumes from the store if interrupted)."""
         from whynets.experiments import get
@@ -67,6 +72,7 @@ def register(app: typer.Typer) -> None:
         from whynets.runner import resolve_spec
 
         set_memory_budget(memory_budget)
+        set_trackers(log_to, mlflow_uri)
         experiment = get(name)
         spec = resolve_spec(experiment, preset, list(set_ or []), seeds, setting)
         if show_spec:
