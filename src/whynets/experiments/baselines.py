@@ -29,7 +29,8 @@ from .base import Claim, Experiment, direction_check, mean, mean_check, paired_c
 
 PAPER = {"logistic": 32.0, "mlp": 68.0, "cnn1d": 94.0, "gru": 91.0}
 PAPER_SHUFFLED = {"logistic": 32.0, "mlp": 68.0, "cnn1d": 56.0, "gru": 57.0}
-SOURCE = "Greydanus & Kobak 2020, MNIST-1D, Table/Fig. 4"
+SOURCE = ("Greydanus & Kobak 2020, MNIST-1D: the repository README's table \"Comparing MNIST and MNIST-1D\" (logistic "
+          "32, MLP 68, CNN 94, GRU 91; shuffled 32 / 68 / 56 / 57)")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from whynets.stats import bootstrap_interval
 
 from .base import Check, Claim, Experiment, bootstrap_check, fact_check, mean
 
-SOURCE = "Keskar et al. 2017, Tables 2-3 (network F1, MNIST)"
+SOURCE = "Keskar et al. 2017, Tables 2-3 (network F1, MNIST; numbers not verified here: the stored copies hold page 1)"
 PAPER_SHARPNESS = {"SB": 1.23, "LB": 205.14}  # Table 3, F1, ε = 1e-3, full space
 PAPER_TEST = {"SB": 98.03, "LB": 97.81}  # Table 2, F1 testing accuracy (%)
 

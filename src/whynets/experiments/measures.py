@@ -72,7 +72,8 @@ SEED_BLOCK = 3  # seeds train (and are measured) in blocks of this many: more se
 # checked transcription; verify against the PDF before citing. The spectral-norm product's value is not given: the
 # paper's text says norm products correlate poorly or negatively, and only that is used.
 PAPER_TAU = {"sharpness-orig": 0.400, "pacbayes.mag.flatness": 0.365, "params": -0.175}
-PAPER_NOTE = "Jiang et al. Table 2/5, CIFAR-10, ~10k networks; values recalled, transcription unverified"
+PAPER_NOTE = ("Jiang et al. Table 2/5, CIFAR-10, ~10k networks; values recalled, NOT verified (the stored copies hold "
+              "the first page only)")
 
 
 @dataclass(frozen=True)
@@ -352,16 +353,12 @@ def figures(results: dict[str, Any], spec: MeasuresSpec, out: Path) -> list[str]
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.2), gridspec_kw={"width_ratios": [1.1, 1], "wspace": 0.55})
     colors = ["C3" if k == spec.primary else "C0" for k in names]
     axes[0].barh(range(len(names)), tau, xerr=[np.clip(lo, 0, None), np.clip(hi, 0, None)], color=colors, capsize=3)
-    for i, k in enumerate(names):
-        if k in PAPER_TAU:
-            axes[0].plot(PAPER_TAU[k], i, "k*", ms=9, label="Jiang et al. (transcription unverified)" if i == min(
-                j for j, n in enumerate(names) if n in PAPER_TAU) else None)
+    # Jiang et al.'s τ (PAPER_TAU) is not drawn: recalled, not verified against the paper
     axes[0].axvline(0.2, ls="--", c="gray", lw=1)
     axes[0].axvline(0.0, c="k", lw=0.8)
     axes[0].set_yticks(range(len(names)), names, fontsize=8)
     axes[0].set(xlabel="Kendall τ with the generalization gap (95% bootstrap over models)",
                 title=f"(a) {results['n_fitted']} models at train CE <= {results['fit_loss']:g}")
-    axes[0].legend(fontsize=7, loc="lower right")
     grid = np.array([[results["granulated"][k][a] for a in AXES] + [results["psi"][k]] for k in names], dtype=float)
     im = axes[1].imshow(grid, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", origin="lower")  # rows as in (a)
     for (i, j), v in np.ndenumerate(grid):
