@@ -38,7 +38,7 @@ import torch.nn as nn
 from whynets.data import Dataset
 from whynets.measure.lanczos import hessian_eigenpairs
 from whynets.measure.propagation import layer_signals, stack_of
-from whynets.measure.recommendations import critical_scales
+from whynets.measure.recommendations import apply_scales, critical_scales, propagation_phase
 from whynets.models import build
 from whynets.stats import t_interval
 from whynets.store import file_digest
@@ -55,12 +55,7 @@ def rescaled(target: str, args: str = "{}", scales: str = "{}") -> nn.Module:
     factor (``scales``: {name: factor}) — the user's own initialization with the recommended scale."""
     from whynets.models.factory import resolve_factory
 
-    module = resolve_factory(target)(**json.loads(args))
-    with torch.no_grad():
-        params = dict(module.named_parameters())
-        for name, factor in json.loads(scales).items():
-            params[name].mul_(float(factor))
-    return module
+    return apply_scales(resolve_factory(target)(**json.loads(args)), json.loads(scales))
 
 
 def init_module(spec: DiagnoseSpec, ds: Dataset) -> tuple[nn.Module, str]:
@@ -72,28 +67,16 @@ def init_module(spec: DiagnoseSpec, ds: Dataset) -> tuple[nn.Module, str]:
     return module.eval(), "the factory's initialization (seed 0)"
 
 
-def _phase(chi: float, lo: float, hi: float, depth: int) -> tuple[str, float]:
-    xi = math.inf if chi == 1 else 1 / abs(math.log(chi))
-    if xi >= depth or lo <= 1 <= hi:
-        return "critical", xi
-    return ("ordered" if chi < 1 else "chaotic"), xi
-
-
 def _initialization(ctx, spec: DiagnoseSpec, ds: Dataset, key: str) -> dict[str, Any]:
     def fn(_: Path) -> dict[str, Any]:
         module, origin = init_module(spec, ds)
         x = ds.x[: min(64, len(ds.x))]
         sig = layer_signals(module, x, probes=6, seed=0)
         stack, why = stack_of(module, x)
-        hidden = list(range(1, len(sig["layers"]) - 1)) or list(range(len(sig["layers"])))
-        per_probe = [math.exp(sum(math.log(max(p[i], 1e-300)) for i in hidden) / len(hidden))
-                     for p in sig["chi_per_probe"]]
-        iv = t_interval(per_probe)
-        chi = math.exp(sum(math.log(max(sig["chi"][i], 1e-300)) for i in hidden) / len(hidden))
-        depth = len(sig["layers"])
-        phase, xi = _phase(chi, iv.lo, iv.hi, depth)
-        out = {"origin": origin, "signals": sig, "chi_mean": chi, "chi_interval": [iv.lo, iv.hi], "depth": depth,
-               "depth_scale": xi, "phase": phase, "stack": None, "covered": stack is not None, "why_not": why}
+        ph = propagation_phase(sig)  # χ̄ over the hidden layers, its interval over probes, ξ against L, the phase
+        out = {"origin": origin, "signals": sig, "chi_mean": ph["chi_mean"], "chi_interval": ph["chi_interval"],
+               "depth": ph["depth"], "depth_scale": ph["depth_scale"], "phase": ph["phase"], "stack": None,
+               "covered": stack is not None, "why_not": why}
         if stack is not None:
             out["stack"] = _mean_field(stack, sig)
         return out

@@ -28,7 +28,8 @@ from whynets.data import Dataset, DataSpec, save_tensors_file
 from whynets.engine import TrainSpec, population_for
 from whynets.measure.hvp import hessian_operator
 from whynets.measure.lanczos import lanczos_eigenpairs
-from whynets.measure.recommendations import deepest_perturbative, onset_bracket, onset_verdict
+from whynets.measure.recommendations import DECIDE_STEPS, deepest_perturbative, onset_bracket, onset_verdict
+from whynets.measure.recommendations import STEP_FACTORS as FACTORS  # shared with the recommendations experiment
 from whynets.models import ModelSpec
 from whynets.models.factory import factory_digest
 from whynets.stats import paired_t_interval
@@ -38,9 +39,7 @@ from .spec import DiagnoseSpec
 
 __all__ = ["check_init", "check_lr", "check_shape", "preconditioned_sharpness", "FACTORS", "recommended_shape"]
 
-FACTORS = (0.5, 2 / 3, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0)  # step sizes tried, as multiples of 2/λ_max
 LR_STEPS = 20  # steps run (drawn)
-DECIDE_STEPS = 5  # steps the onset is decided on: before progressive sharpening moves λ_max
 SUBSET = 1000
 
 

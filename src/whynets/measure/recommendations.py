@@ -9,7 +9,14 @@
   lies inside the predicted band [2/3, 3/2]·2/λ_max (pass), outside it (fail) or straddles it (inconclusive);
 * ``deepest_perturbative(params_of, activation, budget)``: the deepest depth × width at a parameter budget whose
   predicted output excess kurtosis 3[(1 + κ/n)^L − 1] (Roberts, Yaida & Hanin; ``kernels.finite_width``) is <= 1 —
-  our declared rule for the shape theory prefers.
+  our declared rule for the shape theory prefers;
+* ``propagation_phase(signals)``: ``measure.propagation.layer_signals`` read as ``diagnose`` reads it — χ̄, the
+  geometric mean of the per-layer χ over the hidden layers (the first layer and the readout left out), with an
+  interval over perturbation probes; the depth scale ξ = 1/|ln χ̄| against the depth L (weighted layers); the phase:
+  critical when ξ >= L or the interval holds 1, else ordered (χ̄ < 1) or chaotic (χ̄ > 1);
+* ``apply_scales(module, scales)``: the recommendation applied — each named parameter multiplied by its factor;
+* ``STEP_FACTORS`` / ``DECIDE_STEPS``: the step sizes of the sweep around 2/λ_max (multiples of it) and the steps the
+  onset is decided on.
 
     >>> onset_verdict(onset_bracket({0.5: [3, 2, 1], 1.0: [3, 2, 1], 1.25: [3, 4, 1]}, decide_steps=2))
     'pass'
@@ -20,9 +27,13 @@ from __future__ import annotations
 import math
 from typing import Callable, Mapping, Sequence
 
-__all__ = ["critical_scales", "onset_bracket", "onset_verdict", "deepest_perturbative", "monotone", "BAND"]
+__all__ = ["critical_scales", "onset_bracket", "onset_verdict", "deepest_perturbative", "monotone", "apply_scales",
+           "propagation_phase",
+           "BAND", "STEP_FACTORS", "DECIDE_STEPS"]
 
 BAND = (2 / 3, 3 / 2)
+STEP_FACTORS = (0.5, 2 / 3, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0)  # step sizes swept, as multiples of 2/λ_max
+DECIDE_STEPS = 5  # steps the onset is decided on: before progressive sharpening moves λ_max
 
 
 def critical_scales(stack: Sequence) -> dict:
@@ -36,6 +47,39 @@ def critical_scales(stack: Sequence) -> dict:
     scales = {f"{layer.name}.weight": math.sqrt(crit / layer.sigma_w2) for layer in hidden if layer.sigma_w2 > 0}
     return {"activation": act, "critical_sigma_w2": crit, "sigma_b2": sigma_b2, "scales": scales,
             "sigma_w2_hidden": sum(layer.sigma_w2 for layer in hidden) / len(hidden)}
+
+
+def propagation_phase(signals: Mapping) -> dict:
+    """{"chi_mean", "chi_interval", "chi_per_probe", "depth", "depth_scale", "phase"} of ``layer_signals`` output."""
+    from whynets.stats import t_interval
+
+    n = len(signals["layers"])
+    hidden = list(range(1, n - 1)) or list(range(n))
+
+    def geometric(chis: Sequence[float]) -> float:
+        return math.exp(sum(math.log(max(chis[i], 1e-300)) for i in hidden) / len(hidden))
+
+    per_probe = [geometric(p) for p in signals["chi_per_probe"]]
+    iv = t_interval(per_probe)
+    chi = geometric(signals["chi"])
+    xi = math.inf if chi == 1 else 1 / abs(math.log(chi))
+    phase = "critical" if xi >= n or iv.lo <= 1 <= iv.hi else "ordered" if chi < 1 else "chaotic"
+    return {"chi_mean": chi, "chi_interval": [iv.lo, iv.hi], "chi_per_probe": per_probe, "depth": n,
+            "depth_scale": xi, "phase": phase}
+
+
+def apply_scales(module, scales: Mapping[str, float]):
+    """``module`` with each named parameter multiplied by its factor (in place, no gradient); returns it."""
+    import torch
+
+    params = dict(module.named_parameters())
+    unknown = sorted(set(scales) - set(params))
+    if unknown:
+        raise KeyError(f"apply_scales: {type(module).__name__} has no parameter {', '.join(unknown)}")
+    with torch.no_grad():
+        for name, factor in scales.items():
+            params[name].mul_(float(factor))
+    return module
 
 
 def monotone(losses: Sequence[float]) -> bool:
