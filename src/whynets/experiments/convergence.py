@@ -40,7 +40,8 @@ from whynets.spec import Spec
 from ._dynamics import fit_log_linear
 from .base import Claim, Experiment, direction_check, exact_check, fact_check, mean_check
 
-DU = "Du et al. 2019 (ICLR), Theorem 4.1 and Lemma 3.2"
+DU = ("Du et al. 2019 (ICLR), Theorem 4.1 and Lemma 3.2 (numbers as recalled, not verified: the stored copies hold the "
+      "introduction only)")
 FACTORY = "whynets.experiments._dynamics:float64_mlp"
 
 

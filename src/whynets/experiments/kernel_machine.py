@@ -28,7 +28,7 @@ from whynets.spec import Spec, SpecError
 from ._dynamics import PathKernel
 from .base import Claim, Experiment, direction_check, mean, mean_check, paired_check
 
-SOURCE = "Domingos 2020, Theorem 1 (exact for gradient flow; first order in the step for gradient descent)"
+SOURCE = "Domingos 2020, Theorem 1 (the kernel machine is exact in the limit of a small learning rate)"
 
 
 @dataclass(frozen=True)
