@@ -43,12 +43,13 @@ def with_seeds(spec: Spec, fields: tuple[str, ...], n: int, start: int = 0) -> S
     return spec.override({f: tuple(range(start, start + n)) for f in fields})
 
 
-def more_seeds(spec: Spec, fields: tuple[str, ...], cap: int) -> Spec | None:
-    """Each seed field doubled in length (new seeds above its largest), at most ``cap`` long; None at the cap."""
+def more_seeds(spec: Spec, fields: tuple[str, ...], cap: int | dict[str, int]) -> Spec | None:
+    """Each seed field doubled in length (new seeds above its largest), at most ``cap`` long (a number, or one per
+    field: {field: cap}, 0 for a field not named); None at the cap."""
     changes = {}
     for f in fields:
         seeds = tuple(_get(spec, f))
-        n = min(cap, 2 * len(seeds))
+        n = min(cap.get(f, 0) if isinstance(cap, dict) else cap, 2 * len(seeds))
         if n > len(seeds):
             top = max(seeds) + 1 if seeds else 0
             changes[f] = seeds + tuple(range(top, top + n - len(seeds)))

@@ -35,7 +35,8 @@ def random_features(spec: Any, ctx: Any) -> dict[str, Any]:
     ds = ctx.data(spec.rf_data)
     n = len(ds.y)
     grid = sorted({max(1, round(r * n)) for r in spec.rf_ratios})
-    out: dict[str, Any] = {"n": n, "grid": grid, "kind": spec.rf_kind, "ridge_value": spec.rf_ridge}
+    out: dict[str, Any] = {"n": n, "n_test": len(ds.y_test), "grid": grid, "kind": spec.rf_kind,
+                           "ridge_value": spec.rf_ridge}
     wall = 0.0
     for name, ridge in (("ridgeless", 0.0), ("ridge", spec.rf_ridge)):
         curves = []
@@ -68,14 +69,13 @@ def model_wise(spec: Any, ctx: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"widths": widths, "params": params, "buckets": buckets, "noise": {}}
     for p in spec.noise:
         data = replace(spec.data, label_noise=p)
-        per_seed, wall, trained = [], 0.0, []
+        per_seed, wall = [], 0.0
         for seed in spec.seeds:
             rows: dict[int, dict[str, Any]] = {}
             for bucket in buckets:
                 res = ctx.train({"panel": "model-wise", "noise": p, "widths": ",".join(map(str, bucket)), "seed": seed},
                                 spec.model, data, spec.train, [seed] * len(bucket), widths=bucket,
                                 probe=PaddedNorms(widths=tuple(bucket)), keep_state=True)
-                trained.append((seed, bucket, res["cell"]))
                 wall += res["wall_s"]
                 hist = res["history"]
                 for k, w in enumerate(bucket):
@@ -95,19 +95,32 @@ def model_wise(spec: Any, ctx: Any) -> dict[str, Any]:
             "train_err_seeds": [[s[w]["train_err"] for w in widths] for s in per_seed],
             "path_norm_seeds": [[s[w]["path_norm"] for w in widths] for s in per_seed],
             "padding_max": max(s[w]["padding"] for s in per_seed for w in widths),
-            "step": steps, **curves, "wall_s": wall,
-            "ensemble_test_err": _ensemble(ctx, spec, data, widths, trained)}
+            "step": steps, **curves, "wall_s": wall}
         ctx.log(f"double-descent: model-wise noise={p:g}: {wall:.0f} s of training ({len(spec.seeds)} seed(s), "
                 f"buckets {[max(b) for b in buckets]})")
     return out
 
 
-def _ensemble(ctx: Any, spec: Any, data: Any, widths: list[int], trained: list[tuple]) -> list[float]:
-    """A cell: the test error of each width's ensemble — the average of its members' softmax outputs over the seeds
-    (d'Ascoli et al. 2020; Geiger et al. 2020: the peak is variance, which averaging removes)."""
+def ensemble_panel(spec: Any, ctx: Any) -> dict[str, Any]:
+    """Members for the ensemble (d'Ascoli et al. 2020; Geiger et al. 2020: the peak is variance, which averaging
+    removes): each seed of ``ensemble_seeds`` one padded sweep of the widths <= ``ensemble_max_width`` on the
+    noisiest data, then a cell with each member's test error per width, the ensemble's (softmax outputs averaged over
+    the members), and for ``ensemble_boot`` resamples of the members (with replacement) the resampled ensemble's."""
+    p = max(spec.noise)
+    data = replace(spec.data, label_noise=p)
+    widths = sorted(w for w in set(int(w) for w in spec.widths) if w <= spec.ensemble_max_width)
+    buckets = width_buckets(widths, min(spec.buckets, len(widths)))
+    trained, wall = [], 0.0
+    for seed in spec.ensemble_seeds:
+        for bucket in buckets:
+            res = ctx.train({"panel": "ensemble", "noise": p, "widths": ",".join(map(str, bucket)), "seed": seed},
+                            spec.model, data, spec.train, [seed] * len(bucket), widths=bucket, keep_state=True)
+            trained.append((seed, bucket, res["cell"]))
+            wall += res["wall_s"]
+
     def fn(_: Path) -> dict[str, Any]:
         ds = ctx.data(data)
-        probs = {w: [] for w in widths}
+        probs: dict[int, list[torch.Tensor]] = {w: [] for w in widths}  # per width: one row per member (seed order)
         for seed, bucket, cell in trained:
             state = ctx.state({"cell": cell})
             pop = padded_population(spec.model, bucket, ds.input_shape, ds.n_classes, [seed] * len(bucket))
@@ -116,10 +129,17 @@ def _ensemble(ctx: Any, spec: Any, data: Any, widths: list[int], trained: list[t
                 out = pop.eval()(ds.x_test).softmax(-1)
             for k, w in enumerate(bucket):
                 probs[w].append(out[k])
-        return {"test_err": [float((torch.stack(probs[w]).mean(0).argmax(-1) != ds.y_test).double().mean())
-                             for w in widths]}
-    return ctx.cell({"panel": "ensemble", "noise": data.label_noise}, fn,
-                    trained=[cell for _, _, cell in trained])["test_err"]
+        stack = {w: torch.stack(probs[w]) for w in widths}  # (members, n_test, classes)
+        err = lambda p_: float((p_.argmax(-1) != ds.y_test).double().mean())  # noqa: E731
+        members = len(spec.ensemble_seeds)
+        index = torch.randint(members, (spec.ensemble_boot, members), generator=torch.Generator().manual_seed(0))
+        return {"widths": widths, "member_test_err": [[err(stack[w][k]) for w in widths] for k in range(members)],
+                "ensemble_test_err": [err(stack[w].mean(0)) for w in widths], "boot_index": index.tolist(),
+                "boot_ensemble_test_err": [[err(stack[w][i].mean(0)) for w in widths] for i in index]}
+
+    out = ctx.cell({"panel": "ensemble-errors", "noise": p}, fn, trained=[c for _, _, c in trained],
+                   n_boot=spec.ensemble_boot)
+    return dict(out, noise=p, seeds=list(spec.ensemble_seeds), wall_s=wall)
 
 
 # ---------------------------------------------------------------- curve statistics the claims read
@@ -183,19 +203,20 @@ def figure_random_features(rf: dict[str, Any], out: Path) -> str:
     return save_figure(fig, data, out, "double_descent_random_features")
 
 
-def figure_ensemble(mw: dict[str, Any], out: Path) -> str:
-    """Test error vs width: single models (mean over seeds) beside their ensemble (averaged predictions)."""
-    widths = mw["widths"]
+def figure_ensemble(ens: dict[str, Any], out: Path) -> str:
+    """Test error vs width on the noisy data: each member, their mean, and their ensemble (averaged predictions)."""
+    widths = ens["widths"]
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    data: dict[str, Any] = {"widths": widths}
-    for key, v in mw["noise"].items():
-        line, = ax.plot(widths, [100 * e for e in v["test_err"]], "o-", ms=3, label=f"single models, noise {key}")
-        ax.plot(widths, [100 * e for e in v["ensemble_test_err"]], "s--", ms=3, c=line.get_color(),
-                label=f"ensemble of the {len(v['test_err_seeds'])} seeds, noise {key}")
-        data[f"noise={key}"] = {"single": v["test_err"], "ensemble": v["ensemble_test_err"]}
+    for row in ens["member_test_err"]:
+        ax.plot(widths, [100 * e for e in row], c="gray", alpha=0.35, lw=0.8)
+    single = [mean(col) for col in zip(*ens["member_test_err"])]
+    ax.plot(widths, [100 * e for e in single], "o-", ms=3, label=f"single models (mean of {len(ens['seeds'])})")
+    ax.plot(widths, [100 * e for e in ens["ensemble_test_err"]], "s--", ms=3,
+            label=f"ensemble of the {len(ens['seeds'])} members")
     ax.set(xscale="log", xlabel="hidden units h (MLP 40-h-h-10)", ylabel="test error (%)",
-           title="model-wise double descent: single models vs ensembles")
+           title=f"label noise {ens['noise']:g}: single models vs their ensemble")
     ax.legend(fontsize=7)
+    data = {"widths": widths, "single": single, "ensemble": ens["ensemble_test_err"]}
     return save_figure(fig, data, out, "double_descent_ensemble")
 
 

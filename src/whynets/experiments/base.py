@@ -39,7 +39,7 @@ class Experiment:
     # Spec keys (dotted) that hold tuples of seeds. When a claim is inconclusive, the runner may rerun with more
     # seeds in these fields (each extended to the same new count), up to ``max_seeds``; --seeds N sets them.
     seed_fields: tuple[str, ...] = ()
-    max_seeds: int = 0
+    max_seeds: int | dict[str, int] = 0  # one cap for every seed field, or one per field ({field: cap})
     # Plain population cells train their seeds in blocks of this many (each block a cell), so more seeds reuse
     # the blocks already trained; None: one population per cell. Set it to the quick preset's seed count.
     seed_block: int | None = None
