@@ -21,7 +21,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 def _execute(name: str, out: Path, monkeypatch) -> list:
     monkeypatch.setenv("WHYNETS_EXAMPLES_PRESET", "smoke")
     monkeypatch.setenv("WHYNETS_EXAMPLES_OUT", str(out))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend, as a user has it
     nb = nbformat.read(EXAMPLES / name, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(out)}})
     client.execute()

@@ -11,9 +11,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import sys
+
 import matplotlib
 
-matplotlib.use("Agg")
+if "ipykernel" not in sys.modules:  # in Jupyter the user's inline backend stays (save_figure closes our figures)
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from whynets.store.io import atomic_write_json, write_guard  # noqa: E402
