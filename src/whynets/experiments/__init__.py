@@ -21,7 +21,7 @@ ORDER = ["baselines", "random-labels", "min-norm", "double-descent", "soft-induc
          "hessian-spectrum", "large-batch", "saddles", "loss-surfaces", "mode-connectivity",
          "effective-dimensionality", "critical-periods", "sgd-bayes", "lottery-ticket", "mimic", "depth-vs-width",
          "information-plane", "bounds", "small-tabular", "stability", "edge-of-stability", "kernel-machine",
-         "measures", "simplicity-bias", "signal-propagation", "infinite-width", "convergence"]
+         "measures", "simplicity-bias", "signal-propagation", "infinite-width", "convergence", "recommendations"]
 _NOT_EXPERIMENTS = {"base", "context"}
 
 
