@@ -104,10 +104,13 @@ def test_status_of_a_declared_prediction():
 def test_an_excuse_cannot_be_attached_after_the_verdict():
     claim = _claim([0.9, 1, 1.1])
     assert claim.status == "FAIL"
-    for name, value in (("expected", _prediction([0.9, 1, 1.1])), ("reported", True), ("skipped", "too small")):
+    for name, value in (("expected", _prediction([0.9, 1, 1.1])), ("reported", True), ("skipped", "too small"),
+                        ("expected_failure", "it failed, so it was expected")):
         with pytest.raises(AttributeError):
             setattr(claim, name, value)
     assert claim.status == "FAIL"
+    with pytest.raises(TypeError):
+        Claim(id="t/c", source="s", statement="x", paper=1, checks=[], expected_failure="why")  # gone from the API
     with pytest.raises(TypeError):
         _claim([1, 2, 3], expected="a reason, not a prediction")
     with pytest.raises(ValueError):

@@ -19,7 +19,8 @@ measure (SKIPPED, with the reason).
 **Expected findings are predictions.** A claim that we expect not to reproduce at this scale declares so when
 it is built, before anything is judged: ``Claim(..., expected=Prediction(outcome=..., why=..., checks=[...]))``
 says which outcome is expected instead of the paper's, why (the scale, the estimator, the data size: words of
-the spec, never of the measurement), and the range it expects, as checks with their own intervals. Then
+the spec, or closed-form theory computed from it, never a measurement), and the range it expects, as checks with
+their own intervals. Then
 
 * the paper's checks pass                                  -> PASS (the paper's effect showed after all);
 * the paper's checks fail and the prediction's checks pass -> EXPECTED-FAIL (a prediction that came true; it
@@ -237,9 +238,6 @@ class Claim:
     expected: Prediction | None = None
     reported: bool = False
     skipped: str | None = None
-    # TRANSITIONAL (issue #20): read by nothing, so it excuses nothing; removed once every experiment declares
-    # its expected findings as predictions.
-    expected_failure: str | None = None
 
     def __post_init__(self) -> None:
         if self.expected is not None and not isinstance(self.expected, Prediction):
@@ -252,6 +250,9 @@ class Claim:
         if name in _DECLARED and getattr(self, "_built", False):
             raise AttributeError(f"claim {self.id}: {name!r} is declared when the claim is built (before its "
                                  "verdict), never assigned afterwards")
+        if name == "expected_failure":
+            raise AttributeError(f"claim {self.id}: expected_failure is gone; declare Claim(expected=Prediction(...)) "
+                                 "when the claim is built")
         object.__setattr__(self, name, value)
 
     @property

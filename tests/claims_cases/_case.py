@@ -20,7 +20,9 @@ cases give the verdict its checks would have.
     ]
 
 Records are built from numbers a reader can check by eye, never copied from a run: the case says what the paper's
-effect is, in the numbers the claim reads.
+effect is, in the numbers the claim reads. The cases of one spec share what a run computes from the spec alone
+(closed-form theory, sizes); only the measurements differ, so a prediction that changes between them was declared
+from a measurement (the test fails then).
 """
 
 from __future__ import annotations
