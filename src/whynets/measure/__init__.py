@@ -43,6 +43,11 @@ from .stability import (convex_stability_bound, convex_divergence_bound, strongl
 from .pruning import (prunable, layer_rates, iterative_schedule, sparsity_for_rounds, rounds_for_sparsity, magnitude_masks,
     random_masks, apply_masks, mask_stats)
 from .distill import (distillation_loss, transfer_set, TRANSFER_KINDS)
+from .path_kernel import (path_kernel_step, loss_derivative, gradient_step)
+from .propagation import (layer_signals, stack_of)
+from .recommendations import (critical_scales, onset_bracket, onset_verdict, deepest_perturbative)
+from .coding import decode_compressed
+from .bounds import vc_bound_any
 
 __all__ = [
     "ModelLoss", "HessianOperator", "DenseOperator", "hessian_operator", "hessian_vector_product",
@@ -67,5 +72,7 @@ __all__ = [
     "strongly_convex_stability_bound", "strongly_convex_divergence_bound", "nonconvex_stability_bound",
     "logistic_constants", "parameter_divergence", "prunable", "layer_rates", "iterative_schedule",
     "sparsity_for_rounds", "rounds_for_sparsity", "magnitude_masks", "random_masks", "apply_masks",
-    "mask_stats", "distillation_loss", "transfer_set", "TRANSFER_KINDS"
+    "mask_stats", "distillation_loss", "transfer_set", "TRANSFER_KINDS", "path_kernel_step", "loss_derivative",
+    "gradient_step", "layer_signals", "stack_of", "critical_scales", "onset_bracket", "onset_verdict",
+    "deepest_perturbative", "decode_compressed", "vc_bound_any"
 ]
