@@ -104,7 +104,7 @@ def _lr_claims(results: dict[str, Any], spec) -> list[Claim]:
     expected = Prediction(
         outcome=f"no onset below the band (the loss falls at each of the first {steps} steps for every step below "
                 f"{lo:.3g}·2/λ_max), but above 2/λ_max the window sees the instability late: brackets above "
-                f"{hi:.3g}·2/λ_max on some seeds (the CNN's in (2, 3])",
+                f"{hi:.3g}·2/λ_max on some seeds, or no onset within the sweep",
         why=f"the loss of the unstable direction grows by (2f − 1)² a step from the small share it holds at init, so with "
             f"{steps} steps (DECIDE_STEPS) the total loss stops falling only once that share outweighs the fall of the "
             "others — late for f near 1–2; below 2/λ_max nothing grows",
