@@ -47,12 +47,12 @@ def _diagnose_check(name: str, per_seed: list[dict[str, Any]]) -> Check:
 
 
 def _init_claims(results: dict[str, Any], spec) -> list[Claim]:
-    init = results["init"]
     out = []
     crit_checks, train_checks, off_checks = [], [], []
-    for start, v in init.items():
-        depth = v["recommended_phase"]["depth"]
-        band = (math.exp(-1 / depth), math.exp(1 / depth))
+    depth = spec.init_depth + 1  # weighted layers: the hidden ones and the readout
+    band = (math.exp(-1 / depth), math.exp(1 / depth))
+    for start in spec.init_starts:
+        v = results["init"][start]
         crit_checks.append(mean_check(f"χ̄ of the recommended init from {start} (per probe; critical: e^±1/L, L = {depth})",
                                       v["recommended_phase"]["chi_per_probe"], "within", band))
         train_checks.append(mean_check(f"train acc, recommended init from {start}", v["arms"]["recommended"]["train_acc"],
@@ -86,10 +86,9 @@ def _ratio_flags(entry: dict[str, Any], ok) -> list[bool | None]:
 
 
 def _lr_claims(results: dict[str, Any], spec) -> list[Claim]:
-    lr, lo, hi = results["lr"], BAND[0], BAND[1]
-    steps = results.get("decide_steps", DECIDE_STEPS)
-    mse = {k: v for k, v in lr.items() if v["loss"] == "mse"}
-    ce = {k: v for k, v in lr.items() if v["loss"] == "ce"}
+    lr, lo, hi, steps = results["lr"], BAND[0], BAND[1], DECIDE_STEPS
+    mse = {f"{a}/mse": lr[f"{a}/mse"] for a in spec.lr_archs}
+    ce = {f"{a}/ce": lr[f"{a}/ce"] for a in spec.ce_archs}
     out = []
     in_band = lambda r: lo <= r <= hi  # noqa: E731
     out.append(Claim(id="recommendations/lr-sharpness-steady",

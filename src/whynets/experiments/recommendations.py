@@ -27,7 +27,8 @@ above 2/λ_max (the unstable direction's share of the loss grows by (2f − 1)²
 drifts down): the CNN's onset lies in (2, 3] on 5 of 8 seeds (beyond 3 on one), the residual net's in (1.5, 3] on 5.
 With cross-entropy λ_max grows 3.6–6.3× within those 5 steps and the loss rises at 2/3 or 0.8 of 2/λ_max(init) — which
 diagnose's verdict calls pass or inconclusive although the quadratic model's premise has failed. The predictions
-declared in the claims follow from these mechanisms; their ranges are the ones calibrated here.
+declared in the claims state these mechanisms; their thresholds are the rule's own numbers (2/3, 1 and 3/2 of
+2/λ_max), which outcome to expect was learned from these calibration draws (not from the run being judged).
 
     whynets run recommendations --preset quick
 """
