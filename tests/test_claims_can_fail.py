@@ -192,3 +192,14 @@ def test_smoke_claims_are_covered(name: str, smoke):
     covered = {c.claim for c in cases}
     real = {c["id"] for c in smoke.record(name)["claims"]}
     assert real <= covered, f"{name}: claims without refutation cases: {sorted(real - covered)}"
+
+
+def test_the_claims_table_shows_the_declared_prediction():
+    from whynets.report.claims import markdown_table, summary
+
+    came = _claim([4.9, 5, 5.1], _prediction([4.9, 5, 5.1])).to_dict()
+    failed = _claim([0.9, 1, 1.1], _prediction([0.9, 1, 1.1])).to_dict()
+    table = markdown_table([came, failed])
+    assert "predicted instead (a mean of 4 to 6 instead)" in table and "**EXPECTED-FAIL**" in table
+    assert "**FAIL**" in table  # the prediction that did not come true fails the claim
+    assert summary([came, failed])["EXPECTED-FAIL"] == 1 and summary([came, failed])["FAIL"] == 1
