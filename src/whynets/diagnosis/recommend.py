@@ -71,7 +71,11 @@ def _initialization(ctx, spec: DiagnoseSpec, ds: Dataset, key: str) -> dict[str,
     def fn(_: Path) -> dict[str, Any]:
         module, origin = init_module(spec, ds)
         x = ds.x[: min(64, len(ds.x))]
-        sig = layer_signals(module, x, probes=6, seed=0)
+        try:
+            sig = layer_signals(module, x, probes=6, seed=0)
+        except ValueError as err:  # no Linear/Conv layer to follow a signal through
+            return {"origin": origin, "signals": None, "covered": False, "why_not": str(err), "stack": None,
+                    "phase": "not measured", "chi_mean": None, "chi_interval": None, "depth": 0, "depth_scale": None}
         stack, why = stack_of(module, x)
         ph = propagation_phase(sig)  # χ̄ over the hidden layers, its interval over probes, ξ against L, the phase
         out = {"origin": origin, "signals": sig, "chi_mean": ph["chi_mean"], "chi_interval": ph["chi_interval"],
@@ -194,9 +198,12 @@ def _trained_lambda_max(ctx, spec, ds, module, key, kind) -> float:
 def _words(init, lr, shape, checks, recipe) -> list[str]:
     lines = []
     phase = init["phase"]
-    lines.append(f"Initialization ({init['origin']}): χ̄ = {init['chi_mean']:.3g} per layer "
-                 f"[{init['chi_interval'][0]:.3g}, {init['chi_interval'][1]:.3g}] over {init['depth']} layers, depth "
-                 f"scale {init['depth_scale']:.3g}: {phase}.")
+    if init.get("signals") is None:
+        lines.append(f"Initialization ({init['origin']}): not measured — {init['why_not']}.")
+    else:
+        lines.append(f"Initialization ({init['origin']}): χ̄ = {init['chi_mean']:.3g} per layer "
+                     f"[{init['chi_interval'][0]:.3g}, {init['chi_interval'][1]:.3g}] over {init['depth']} layers, "
+                     f"depth scale {init['depth_scale']:.3g}: {phase}.")
     st = init.get("stack")
     if st is None:
         lines.append(f"The mean-field prediction does not cover your model, because {init['why_not']}; the "

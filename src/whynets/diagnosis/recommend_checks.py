@@ -28,7 +28,7 @@ from whynets.data import Dataset, DataSpec, save_tensors_file
 from whynets.engine import TrainSpec, population_for
 from whynets.measure.hvp import hessian_operator
 from whynets.measure.lanczos import lanczos_eigenpairs
-from whynets.measure.recommendations import DECIDE_STEPS, deepest_perturbative, onset_bracket, onset_verdict
+from whynets.measure.recommendations import BAND, DECIDE_STEPS, deepest_perturbative, onset_bracket, onset_verdict
 from whynets.measure.recommendations import STEP_FACTORS as FACTORS  # shared with the recommendations experiment
 from whynets.models import ModelSpec
 from whynets.models.factory import factory_digest
@@ -120,15 +120,42 @@ def check_lr(ctx, spec: DiagnoseSpec, ds: Dataset, lr: dict[str, Any], kind: str
                        "verdict": onset_verdict(bracket)})
     verdicts = [o["verdict"] for o in onsets]
     verdict = "fail" if "fail" in verdicts else "pass" if all(v == "pass" for v in verdicts) else "inconclusive"
+    premise = _sharpness_moves(ctx, spec, ds, data, kind, seeds[0], lambdas[0])
     brackets = "; ".join(f"seed {o['seed']}: " + ("no onset up to 3×" if o["onset"] is None else
                                                   f"({o['bracket'][0] or 0:.3g}, {o['onset']:.3g}]×") for o in onsets)
     said = {"pass": "the prediction holds", "fail": "the prediction does NOT hold on your model",
             "inconclusive": "the grid cannot decide (the bracket straddles the band)"}[verdict]
+    growth = premise["growth"]
+    steady = BAND[0] <= growth <= BAND[1]
+    caveat = ("" if steady else f" But λ_max itself moved ×{growth:.2g} within those {DECIDE_STEPS} steps (at half the "
+              "stable step: progressive sharpening, Cohen et al. 2021), so the sharpness at initialization does not "
+              "govern them here and this verdict says little about the prediction.")
     return {"verdict": verdict, "onsets": onsets, "curves": curves, "factors": list(FACTORS), "steps": LR_STEPS,
-            "decide_steps": DECIDE_STEPS,
+            "decide_steps": DECIDE_STEPS, "premise": dict(premise, steady=steady),
             "sentence": f"Check (learning rate, full-batch gradient descent on {min(SUBSET, len(ds.y))} examples): over "
                         f"the first {DECIDE_STEPS} steps the loss first stops falling at a step of {brackets} of "
-                        f"2/λ_max (predicted within [2/3, 3/2]): {said}."}
+                        f"2/λ_max (predicted within [2/3, 3/2]): {said}.{caveat}"}
+
+
+def _sharpness_moves(ctx, spec: DiagnoseSpec, ds: Dataset, data: DataSpec, kind: str, seed: int,
+                     lam0: float) -> dict[str, float]:
+    """The premise of the prediction: λ_max after the decided steps at half the stable step, against λ_max at init."""
+    from .recommend import _lambda_max
+
+    gd = TrainSpec(optimizer="sgd", momentum=0.0, lr=0.5 * 2 / lam0, batch_size=0, steps=LR_STEPS, eval_every=1,
+                   loss=kind)
+    early = ctx.train({"stage": "recommend-lr-premise", "target": _digest(spec)}, spec.model, data, gd, [seed],
+                      until=DECIDE_STEPS)
+
+    def fn(_: Path) -> dict[str, Any]:
+        state = ctx.state(early)
+        pop = population_for(spec.model, ds, state.seeds)
+        pop.load_state_dict({"params": state.params, "buffers": state.buffers})
+        n = min(SUBSET, len(ds.y))
+        return {"lambda_after": _lambda_max(pop.member(0), instrument_loss(kind), ds.x[:n], ds.y[:n])}
+
+    after = ctx.cell({"stage": "recommend-lr-premise-lambda"}, fn, parent=early["cell"], loss=kind)["lambda_after"]
+    return {"lambda_init": lam0, "lambda_after": after, "growth": after / lam0 if lam0 > 0 else float("inf")}
 
 
 def preconditioned_sharpness(ctx, spec: DiagnoseSpec, ds: Dataset, kind: str, recipe, steps: int = 20) -> dict[str, Any]:

@@ -52,6 +52,8 @@ def recommend_html(q: dict[str, Any], figs: Path) -> list[str]:
         parts.append(_img(figs / figure_lr_sweep(q, figs)))
     init = q["init"]
     sig = init["signals"]
+    if sig is None:
+        return parts
     rows = (init.get("stack") or {}).get("rows")
     parts.append("<h3>Signal propagation at initialization</h3><table><tr><th>layer</th><th>q (squared length)</th>"
                  "<th>c (two inputs' correlation)</th><th>χ (perturbation growth from the layer below)</th>"

@@ -68,6 +68,32 @@ class Diagnosis:
         lines.append(f"({r['wall_s']:.0f} s; every number: {self.folder / 'diagnosis.json'})")
         return "\n".join(lines)
 
+    def spectra_frame(self):
+        """Per-layer weight spectra of yours and the two controls (α, its 95% interval, the fit's verdict; pandas)."""
+        from whynets.record import require_pandas
+
+        from .frames import spectra_rows
+        return require_pandas().DataFrame(spectra_rows(self.record))
+
+    def curvature_frame(self):
+        """The curvature measures of question 4, one row each (the trace with its interval; pandas)."""
+        from whynets.record import require_pandas
+
+        from .frames import curvature_rows
+        return require_pandas().DataFrame(curvature_rows(self.record))
+
+    def simpler_frame(self):
+        """Question 1's candidates: size, test score, its 95% interval, within ε or not (pandas)."""
+        from whynets.record import require_pandas
+
+        from .frames import simpler_rows
+        return require_pandas().DataFrame(simpler_rows(self.record))
+
+    def _repr_html_(self) -> str:
+        from whynets.report.notebook import diagnosis_html
+
+        return diagnosis_html(self.record, self.summary(), sorted((self.folder / "figures").glob("*.png")))
+
     def to_json(self, path: str | Path) -> Path:
         atomic_write_json(Path(path), self.record)
         return Path(path)
@@ -137,9 +163,9 @@ def _reference(ctx, spec: DiagnoseSpec, ds, module: nn.Module, kind: str, key: s
 
 
 def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "cpu", progress: Any = None,
-                  log: Callable[[str], None] | None = None) -> Diagnosis:
+                  log: Callable[[str], None] | None = None, executor: Any = None) -> Diagnosis:
     """Every asked question as store cells under ``out/diagnose``; the report to ``out/report.html`` and
-    ``out/diagnosis.json``."""
+    ``out/diagnosis.json``. ``executor``: where the cells are computed (``whynets.executors``; None: here)."""
     log = log or (lambda m: None)
     dev = resolve_device(device)
     if dev.type == "cpu":
@@ -152,7 +178,7 @@ def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "c
     module = user_module(spec, ds)
     store = RunStore(out, "diagnose", spec, log=log)
     store.begin()
-    ctx = Context(store, dev, progress=progress, log=log)
+    ctx = Context(store, dev, progress=progress, log=log, executor=executor)
     ctx._data = ds_ctx._data
     started = time.perf_counter()
     try:
@@ -193,13 +219,18 @@ def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "c
             f"(timed on a few steps of the recipe; {len(spec.seeds)} seed(s); {parts or 'every stage is in the store'}"
             f"{'; in the store already: ' + ', '.join(q for q in cached if q != 'reference') if len(cached) > 1 else ''})")
         walls: dict[str, float] = {}
-        after_estimate = t0 = time.perf_counter()
-        ref = stages["reference"](ctx)
-        walls["reference"] = time.perf_counter() - t0
-        for q in spec.questions:
+        after_estimate = time.perf_counter()
+
+        def answer() -> Any:  # replayed as cells finish when an executor computes them elsewhere
             t0 = time.perf_counter()
-            answers[q] = stages[q](ctx)
-            walls[q] = time.perf_counter() - t0
+            ref = stages["reference"](ctx)
+            walls["reference"] = time.perf_counter() - t0
+            for q in spec.questions:
+                t0 = time.perf_counter()
+                answers[q] = stages[q](ctx)
+                walls[q] = time.perf_counter() - t0
+            return ref
+        ref = ctx.drive(answer)
         record = {"model": spec.model.factory or spec.model.kind, "model_args": spec.model.factory_args,
                   "data": spec.data.name if not spec.data.path else spec.data.path, "weights": spec.weights,
                   "spec": spec.to_dict(), "spec_hash": spec.hash(), "loss": kind, "regression": regression,
@@ -219,6 +250,9 @@ def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "c
         # what the printed estimate predicted: the time from printing it to the report written
         record["wall_after_estimate"] = time.perf_counter() - after_estimate
         diagnosis.to_json(out / "diagnosis.json")
+        from whynets.trackers import on_report  # --log mlflow: the report and figures drawn after the finish
+
+        on_report(store.dir, [out / "report.html", *sorted((out / "figures").glob("*.png"))], log)
     return diagnosis
 
 

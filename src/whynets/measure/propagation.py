@@ -29,11 +29,24 @@ import torch.nn as nn
 
 __all__ = ["layer_signals", "stack_of", "Layer", "ELEMENTWISE"]
 
-WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d)
+def _weighted() -> tuple[type, ...]:
+    from whynets.models.layers import ScaledLinear  # whynets' own linear layer (NTK parametrization)
+    return (nn.Linear, nn.Conv1d, nn.Conv2d, ScaledLinear)
+
+
+WEIGHTED = _weighted()
 # elementwise activations mean-field theory covers, by the name ``whynets.kernels.meanfield`` knows them
 ELEMENTWISE = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.GELU: "gelu", nn.Sigmoid: "sigmoid", nn.Softplus: "softplus",
                nn.Identity: "linear", nn.Hardtanh: "hard_tanh"}
 TRANSPARENT = (nn.Flatten, nn.Dropout, nn.Unflatten)  # no computation at initialization in eval mode
+
+
+def _erf() -> None:
+    from whynets.models.layers import Erf
+    ELEMENTWISE[Erf] = "erf"
+
+
+_erf()
 
 
 @dataclass(frozen=True)
@@ -151,10 +164,11 @@ def stack_of(module: nn.Module, x: torch.Tensor) -> tuple[list[Layer] | None, st
         nxt = next((n for n in seq[i + 1:] if isinstance(n, WEIGHTED)), None)
         if nxt is None:
             act = None  # the readout
-        w = m.weight.detach().double()
+        w = m.weight.detach().double() * getattr(m, "w_mult", 1.0)  # the effective weight (NTK parametrization)
         fan_in = w[0].numel()
-        b = m.bias.detach().double() if m.bias is not None else None
-        layers.append(Layer(name=names[id(m)], kind=type(m).__name__.lower(), fan_in=fan_in,
+        b = m.bias.detach().double() * getattr(m, "b_mult", 1.0) if m.bias is not None else None
+        kind = "linear" if type(m).__name__ == "ScaledLinear" else type(m).__name__.lower()
+        layers.append(Layer(name=names[id(m)], kind=kind, fan_in=fan_in,
                             sigma_w2=float(fan_in * w.pow(2).mean()),
                             sigma_b2=float(b.pow(2).mean()) if b is not None else 0.0, activation=act))
     acts = {l.activation for l in layers if l.activation}

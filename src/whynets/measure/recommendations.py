@@ -100,13 +100,15 @@ def onset_bracket(curves: Mapping[float, Sequence[float]], decide_steps: int = 5
 
 
 def onset_verdict(bracket: tuple[float | None, float | None], band: tuple[float, float] = BAND) -> str:
+    """The true onset lies in (prev, onset]: pass when that bracket lies inside the closed band, fail when it lies
+    outside it (touching it at one end point counts as outside: a set of measure zero), inconclusive otherwise."""
     prev, onset = bracket
-    lo, hi = band[0] - 1e-9, band[1] + 1e-9
-    if onset is None:
-        return "fail" if (prev or 0) >= hi else "inconclusive"
-    if (prev or 0) >= lo and onset <= hi:
+    prev, tol = prev or 0.0, 1e-9
+    if onset is None:  # monotone at every factor tried: the onset lies above the largest
+        return "fail" if prev >= band[1] - tol else "inconclusive"
+    if prev >= band[0] - tol and onset <= band[1] + tol:
         return "pass"
-    if onset < lo or (prev or 0) > hi:
+    if onset <= band[0] + tol or prev >= band[1] - tol:
         return "fail"
     return "inconclusive"
 
