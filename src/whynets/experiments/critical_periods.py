@@ -134,7 +134,7 @@ def claims(results: dict[str, Any], spec: CriticalPeriodsSpec) -> list[Claim]:
     if blur_late is not None:
         out.append(Claim(id="critical-periods/blur-late-damage", source=SOURCE + ", blur deficit",
                          statement=f"a blur removed at epoch {late} leaves a permanent loss of test accuracy",
-                         paper="permanent deficit when removed late (MNIST-1D cal.: .91 -> .80 at epoch 40)",
+                         paper="permanent deficit when removed late (our MNIST-1D calibration, PHENOMENA: .91 -> .80 at epoch 40)",
                          checks=[paired_check(f"acc(clean) − acc(blur removed at {late})", clean, blur_late, ">=", 0.05),
                                  direction_check("lower in every seed", [b < c for b, c in zip(blur_late, clean)])]))
     eps = results["blur_epochs"]
@@ -142,7 +142,7 @@ def claims(results: dict[str, Any], spec: CriticalPeriodsSpec) -> list[Claim]:
     slopes = [_slope([float(e) for e in eps], list(c)) for c in curves]
     out.append(Claim(id="critical-periods/damage-grows-with-k", source=SOURCE + ", blur deficit window",
                      statement="the later the blur is removed, the lower the final test accuracy",
-                     paper="monotone decay (MNIST-1D cal.: .91/.88/.86/.80/.74 at 0/10/20/40/60)",
+                     paper="monotone decay (our MNIST-1D calibration, PHENOMENA: .91/.88/.86/.80/.74 at 0/10/20/40/60)",
                      measured=dict(zip([str(e) for e in eps], [_acc(results, "blur", e) for e in eps])),
                      checks=[mean_check("least-squares slope of test acc vs removal epoch (per seed, per epoch)", slopes,
                                         "<", 0.0),
@@ -151,7 +151,7 @@ def claims(results: dict[str, Any], spec: CriticalPeriodsSpec) -> list[Claim]:
     if flip_late is not None:
         out.append(Claim(id="critical-periods/flip-no-damage", source=SOURCE + ", high-level deficits (flip)",
                          statement=f"a flip deficit (information kept) removed at epoch {late} does no lasting harm",
-                         paper="no deficit (MNIST-1D cal.: .90 vs .91 clean)",
+                         paper="no deficit (our MNIST-1D calibration, PHENOMENA: .90 vs .91 clean)",
                          checks=[paired_check(f"acc(flip removed at {late}) − acc(clean)", flip_late, clean, ">=", -0.03)]))
     f = results["fisher"]
     epochs, horizon = f["epoch"], 0.6 * results["epochs"]
@@ -160,7 +160,7 @@ def claims(results: dict[str, Any], spec: CriticalPeriodsSpec) -> list[Claim]:
     rise = [t[p] / t[0] for t, p in zip(f["per_seed"], peaks)]
     out.append(Claim(id="critical-periods/fisher-rises-then-falls", source=SOURCE + ", Fisher information",
                      statement="the trace of the Fisher information rises early in training, then falls",
-                     paper="rises then falls (MNIST-1D cal.: 71, 104, 133, 124, 147, 103, 85, 70)",
+                     paper="rises then falls (our MNIST-1D calibration, PHENOMENA: 71, 104, 133, 124, 147, 103, 85, 70)",
                      measured={"peak_epoch_per_seed": [epochs[p] for p in peaks], "mean_trace": f["mean"]},
                      checks=[mean_check("peak trace / trace at init (per seed)", rise, ">", 1.0),
                              mean_check("peak trace / final trace (per seed)", fall, ">=", 1.5),
