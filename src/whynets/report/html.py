@@ -19,7 +19,8 @@ th{background:#f3f3f3}.PASS{color:#176b2c;font-weight:bold}.FAIL{color:#b00020;f
 .EXPECTED-FAIL{color:#a06000;font-weight:bold}.INCONCLUSIVE{color:#8a1a9b;font-weight:bold}
 .REPORTED{color:#1a5e8a;font-weight:bold}.SKIPPED{color:#777}img{max-width:100%;border:1px solid #eee;margin:.5em 0}
 code{background:#f6f6f6;padding:0 .2em}details{margin:.5em 0}pre{background:#f6f6f6;padding:.5em;overflow-x:auto}
-.check{margin:.15em 0}.legend{color:#555;font-size:.85em}svg{vertical-align:middle}"""
+.check{margin:.15em 0}.legend{color:#555;font-size:.85em}svg{vertical-align:middle}
+table.claims{table-layout:fixed}table.claims td{overflow-wrap:break-word}.note{color:#555;font-size:.85em;margin-top:.3em}"""
 
 
 def _img(path: Path) -> str:
@@ -58,10 +59,10 @@ def _claim_row(c: dict[str, Any]) -> str:
     checks = "".join(f"<div class='check'>{interval_svg(k)} <code>{e(k['criterion'])}</code>: {e(fmt_interval(k))} "
                      f"<i>({e(k['verdict'])}; {e(k['method'])})</i></div>" for k in c.get("checks", []))
     note = c.get("expected_failure") or c.get("skipped")
-    note_html = f"<br><small>{e(note)}</small>" if note else ""
+    note_html = f"<div class='note'>{e(note)}</div>" if note else ""  # under the checks it explains
     return (f"<tr class='claim'><td><code>{e(c['id'])}</code><br>{e(c['statement'])}</td><td>{e(c['source'])}</td>"
-            f"<td>{checks or e(c['criterion'])}</td><td>{e(fmt(c['paper']))}</td>"
-            f"<td>{e(fmt_margin(c.get('margin')))}</td><td class='{s}'>{s}{note_html}</td></tr>")
+            f"<td>{checks or e(c['criterion'])}{note_html}</td><td>{e(fmt(c['paper']))}</td>"
+            f"<td>{e(fmt_margin(c.get('margin')))}</td><td class='{s}'>{s}</td></tr>")
 
 
 def _robustness(table: dict | None) -> list[str]:
@@ -91,7 +92,9 @@ def render_html(records: list[tuple[dict[str, Any], Path]], title: str = "whynet
     parts.append(f"<p>{len(records)} experiment run(s), {len(all_claims)} claims: "
                  + ", ".join(f"<span class='{k}'>{v} {k}</span>" for k, v in counts.items() if v) + "</p>")
     parts.append(f"<p class='legend'>{e(LEGEND)}. The drawing: interval (bar), estimate (dot), threshold (red).</p>")
-    parts.append("<h2>Claims</h2><table><tr><th>claim</th><th>source</th><th>checks: estimate [95% interval]</th>"
+    parts.append("<h2>Claims</h2><table class='claims'><colgroup><col style='width:21%'><col style='width:14%'>"
+                 "<col style='width:37%'><col style='width:12%'><col style='width:6%'><col style='width:10%'></colgroup>"
+                 "<tr><th>claim</th><th>source</th><th>checks: estimate [95% interval]</th>"
                  "<th>paper</th><th>margin</th><th>result</th></tr>")
     parts += [_claim_row(c) for c in all_claims]
     parts.append("</table>")
