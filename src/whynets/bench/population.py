@@ -5,7 +5,9 @@ Both sides do the same work: per-model data order, batch 100, Adam 1e-3, and one
 train and test sets at the start and the end. Printed: wall times, the speed-up, achieved GFLOP/s of
 each beside this machine's measured sgemm GFLOP/s (a 2048² matmul), the floor set by the batched
 matmuls alone (so the ceiling of the speed-up on this machine), a tighter floor that adds the two costs
-no engine can skip (the evaluations' matmuls and a fused Adam update per step, each timed alone), and
+no engine can skip (the evaluations' matmuls and a fused Adam update per step, each timed alone),
+``floor-fraction <x>`` = that tight floor / the engine's time (1 = the engine does nothing but the work
+no engine can skip; the same ratio in CPU time beside it, which a loaded machine disturbs less), and
 last ``speedup <ratio>``.
 """
 
@@ -73,14 +75,18 @@ def _stacked_layers(k: int, rows: int, dims: list[int], gen: torch.Generator,
     return hs, ws
 
 
+CPU_SECONDS: list[float] = []  # the CPU seconds of each _timed call, in order (the floor-fraction's CPU-time twin)
+
+
 def _timed(fn: Callable[[], object], repeats: int, device: torch.device) -> float:
-    """Mean seconds per call of ``fn`` after one warm-up call."""
+    """Mean seconds per call of ``fn`` after one warm-up call (its mean CPU seconds appended to ``CPU_SECONDS``)."""
     fn()
     _sync(device)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(repeats):
         fn()
     _sync(device)
+    CPU_SECONDS.append((time.process_time() - cpu) / repeats)
     return (time.perf_counter() - start) / repeats
 
 
@@ -159,10 +165,10 @@ def run(out: Callable[[str], None] = print, quick: bool = False, device: str = "
 
     pop = population_for(spec, ds, seeds, device)
     _sync(device)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = train(pop, ds, TrainSpec(lr=lr, batch_size=batch, steps=steps, eval_points=2))
     _sync(device)
-    t_pop = time.perf_counter() - start
+    t_pop, cpu_pop = time.perf_counter() - start, time.process_time() - cpu
 
     models = [build_at(mix_seed(s, "init")) for s in seeds]
     _sync(device)
@@ -176,6 +182,7 @@ def run(out: Callable[[str], None] = print, quick: bool = False, device: str = "
     out(f"population engine : {t_pop:8.2f} s  ({flops / t_pop / 1e9:6.1f} GFLOP/s, {t_pop / steps * 1e3:.2f} ms/step for all {k})")
     out(f"sequential loop   : {t_seq:8.2f} s  ({flops / t_seq / 1e9:6.1f} GFLOP/s, {t_seq / steps / k * 1e3:.2f} ms/step per model)")
     out(f"same models, same data order: max |test acc difference| = {agree:.4f}")
+    CPU_SECONDS.clear()
     floor = gemm_floor_seconds(k, batch, dims, steps, device=device)
     out(f"batched-matmul floor: {floor:.2f} s for the same steps ({flops / floor / 1e9:.1f} GFLOP/s): "
         f"no engine built on torch.bmm beats {t_seq / floor:.1f}x here; this engine spends "
@@ -185,6 +192,10 @@ def run(out: Callable[[str], None] = print, quick: bool = False, device: str = "
     out(f"with the work every engine must also do, timed alone (evaluation matmuls {evaluation:.2f} s, fused Adam "
         f"{adam:.2f} s): floor {tight:.2f} s, ceiling {t_seq / tight:.1f}x; this engine spends {t_pop - tight:.2f} s "
         f"beyond it (activations, loss, bias and autograd bookkeeping, data)")
+    cpu_gemm, cpu_eval, cpu_adam = CPU_SECONDS[-3:]
+    cpu_tight = (cpu_gemm * steps + cpu_eval * 2 * (len(ds.y) + len(ds.y_test)) / 1000 + cpu_adam * steps)
+    out(f"floor-fraction {tight / t_pop:.2f} (the tight floor / the engine's wall; in CPU time "
+        f"{cpu_tight:.2f} s / {cpu_pop:.2f} s = {cpu_tight / cpu_pop:.2f}; target >= 0.9)")
     ratio = t_seq / t_pop
     out(f"speedup {ratio:.2f}")
     return ratio

@@ -286,8 +286,7 @@ class Population:
         convolution is slower than a loop over the members). A shared x (B, d) meets an MLP's first
         layer as ONE matmul against all K members' weights, (B, K·o)."""
         k = self.size
-        inplace = not torch.is_grad_enabled()  # evaluation: no graph keeps the pre-activations
-        h = x
+        h, fresh = x, False
         for row in self._plan:
             kind = row[0]
             if kind == "flatten_input":
@@ -297,7 +296,9 @@ class Population:
             elif kind == "flatten":
                 h = h.reshape(k, h.shape[1], -1)
             elif kind == "act":
-                h = h.relu_() if inplace and type(row[1]) is nn.ReLU else row[1](h)
+                # a ReLU over a linear layer's fresh output runs in place (its backward needs only its result; the
+                # layer saved its input, not its output): one pass and no new tensor
+                h = h.relu_() if type(row[1]) is nn.ReLU and fresh else row[1](h)
             elif kind == "conv1d":
                 _, wname, bname, stride, padding = row
                 h = _stacked_conv1d(h, self.params[wname], None if bname is None else self.params[bname], stride, padding)
@@ -305,13 +306,17 @@ class Population:
                 _, wname, bname, w_mult, b_mult = row
                 w = self.params[wname] if w_mult == 1.0 else self.params[wname] * w_mult
                 bias = None if bname is None else (self.params[bname] if b_mult == 1.0 else self.params[bname] * b_mult)
-                if h.dim() == 2:  # shared input (B, d): ONE matmul against all K members' weights, (B, K·o)
-                    _, o, d = w.shape
+                if h.dim() == 2 and torch.is_grad_enabled():  # shared input (B, d): ONE matmul against all K
+                    _, o, d = w.shape                               # members' weights, (B, K·o)
                     flat = w.reshape(k * o, d).t()
                     h = torch.mm(h, flat) if bias is None else torch.addmm(bias.reshape(k * o), h, flat)
                     h = h.view(len(h), k, o).transpose(0, 1)
+                elif h.dim() == 2:  # evaluation: (K, B, o) laid out for the next layer's batched matmul
+                    h = torch.matmul(h, w.transpose(-1, -2))
+                    h = h if bias is None else h.add_(bias.unsqueeze(-2))
                 else:
                     h = _StackedLinear.apply(h, w, bias)
+            fresh = kind in ("linear", "conv1d")
         return h
 
     def __call__(self, x: torch.Tensor, per_member: bool = False) -> torch.Tensor:

@@ -141,7 +141,10 @@ def member_loss(logits: torch.Tensor, y: torch.Tensor, kind: str, n_classes: int
         if y.is_floating_point():
             raise ValueError("loss ce needs integer class labels; use loss=mse (regression) or kl (soft targets)")
         y = y.expand(k, b) if y.dim() == 1 else y
-        return F.cross_entropy(logits.reshape(k * b, c), y.reshape(k * b), reduction="none").view(k, b).mean(1)
+        # log-sum-exp after the row maximum, as F.cross_entropy, in plain ops (differentiable twice, forward mode):
+        # torch's CPU log_softmax over C = 10 classes costs several times these passes
+        z = logits - logits.amax(-1, keepdim=True).detach()
+        return (z.exp().sum(-1).log() - z.gather(-1, y.unsqueeze(-1)).squeeze(-1)).mean(1)
     if kind == "mse":
         if not y.is_floating_point():
             target = F.one_hot(y, n_classes).to(logits.dtype)
@@ -155,6 +158,41 @@ def member_loss(logits: torch.Tensor, y: torch.Tensor, kind: str, n_classes: int
         student = F.log_softmax(logits / t, -1)
         return (teacher.exp() * (teacher - student)).sum(-1).mean(-1) * t * t
     raise ValueError(f"unknown loss {kind!r}; choose one of {', '.join(LOSSES)}")
+
+
+class _MemberCrossEntropy(torch.autograd.Function):
+    """Per-member mean cross-entropy of logits (K, B, C) against integer labels (K, B): the training step's loss.
+
+    The same function as ``member_loss(..., "ce")`` (log-sum-exp after subtracting the row maximum), in a few passes
+    over the logits instead of torch's CPU log_softmax, which for C = 10 classes costs about a third of a 128-wide
+    layer's batched matmul; the backward is (softmax − one-hot) / B. Used for the training step only: instruments
+    that differentiate the loss twice or in forward mode call ``member_loss``."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        z = logits - logits.amax(-1, keepdim=True)
+        e = z.exp()
+        total = e.sum(-1, keepdim=True)
+        loss = (total.log() - z.gather(-1, y.unsqueeze(-1))).squeeze(-1).mean(-1)
+        ctx.save_for_backward(e, total, y)
+        return loss
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g: torch.Tensor):
+        e, total, y = ctx.saved_tensors
+        p = e / total
+        p.scatter_add_(-1, y.unsqueeze(-1), torch.full_like(p[..., :1], -1.0))
+        return p.mul_((g / y.shape[-1]).view(-1, 1, 1)), None
+
+
+def _training_loss(logits: torch.Tensor, y: torch.Tensor, spec: "TrainSpec", n_classes: int,
+                   per_member: bool) -> torch.Tensor:
+    """The training step's per-member loss: ``member_loss``, with cross-entropy on integer labels fused."""
+    if spec.loss == "ce" and not y.is_floating_point() and logits.is_floating_point():
+        k, b, _ = logits.shape
+        return _MemberCrossEntropy.apply(logits, (y if per_member and y.dim() == 2 else y.expand(k, b)).contiguous())
+    return member_loss(logits, y, spec.loss, n_classes, spec.temperature, per_member=per_member)
 
 
 def loss_for(kind: str, y: torch.Tensor) -> str:
@@ -426,7 +464,7 @@ def train(pop: Population, data: Dataset, spec: TrainSpec, *, start: TrainState 
                 logits = pop(xb, per_member=per_member)
         else:
             logits = pop(xb, per_member=per_member)
-        losses = member_loss(logits, yb, spec.loss, data.n_classes, spec.temperature, per_member=per_member)
+        losses = _training_loss(logits, yb, spec, data.n_classes, per_member)
         bad = ~torch.isfinite(losses.detach())
         if bad.any():
             newly = [i for i in range(k) if bad[i] and not state["diverged"][i]]
