@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -135,13 +136,19 @@ def build_report(root: str | Path, only: Sequence[Path] | None = None, redraw_fi
                          f"{' that can be read' if skipped else ''}; run `whynets run NAME` or `whynets reproduce` first")
     ensure_folder(out_dir)
     shown = []
-    for rec, folder in records:
+    started = said = time.monotonic()
+    for i, (rec, folder) in enumerate(records, 1):
         if redraw_figures and elsewhere:
             folder = _figures(rec, folder, out_dir / folder.relative_to(root) if folder.is_relative_to(root)
                               else out_dir / folder.parent.name / folder.name, log)
         elif redraw_figures and is_writable(folder):
             folder = _figures(rec, folder, folder, log)
         shown.append((rec, folder))
+        now = time.monotonic()
+        if i < len(records) and now - started > 5 and now - said > 10:  # a long redraw says where it is
+            said = now
+            log(f"report: figures of {i}/{len(records)} runs redrawn, about "
+                f"{(now - started) / i * (len(records) - i):.0f} s left")
     default = [(rec, folder) for rec, folder in shown if rec.get("setting", "default") == "default"] or shown
     claims = [c for rec, _ in default for c in rec["claims"]]
     wall = {f"{rec['experiment']} ({rec['preset']}{'' if rec.get('setting', 'default') == 'default' else ', ' + rec['setting']})":
