@@ -128,7 +128,11 @@ def register(app: typer.Typer) -> None:
                                                              "this machine's memory)"),
                  demo: bool = typer.Option(False, help="train a small over-parameterized MLP on MNIST-1D, then "
                                                        "diagnose it (every question)"),
-                 show_spec: bool = typer.Option(False, "--show-spec", help="print every setting and exit")) -> None:
+                 show_spec: bool = typer.Option(False, "--show-spec", help="print every setting and exit"),
+                 backend: str = typer.Option("local", help="where the stages' cells are computed: local | ray (every "
+                                                           "cell a Ray task; pip install \"whynets[ray]\")"),
+                 address: Optional[str] = typer.Option(None, help="--backend ray: the cluster (auto | HOST:PORT); "
+                                                                  "default: start one here")) -> None:
         """Diagnose your trained model: could a simpler model do as well, is the over-parameterization essential,
         what error bound can you certify, what do the learned parameters say."""
         from whynets.diagnosis import DiagnoseSpec, run_diagnosis
@@ -170,12 +174,17 @@ def register(app: typer.Typer) -> None:
             for key, tp, value, help_ in spec.describe():
                 console.print(f"{key} ({tp}) = {value!r}  {help_}", markup=False, highlight=False)
             return
+        from .run_cmd import backend_executor
+
+        executor = backend_executor(backend, address, False)
         with progress_bars() as progress:
             printer = progress.console if progress is not None else err_console
             log = lambda m: printer.print(m, markup=False, highlight=False)  # noqa: E731
+            if executor is not None:
+                executor.progress, executor.log = progress, log
             if demo:
                 weights_file, init_file = demo_weights(out, spec, log)
                 spec = spec.override({"weights": weights_file, "init": init_file})
-            report = run_diagnosis(spec, out, device, progress, log)
+            report = run_diagnosis(spec, out, device, progress, log, executor=executor)
         console.print(report.summary(), markup=False, highlight=False)
         console.print(f"report: {out / 'report.html'}\nnumbers: {out / 'diagnosis.json'}", markup=False, highlight=False)
