@@ -16,8 +16,8 @@ rewritten whole from the store each time (never half-written, never duplicated);
 run, tagged with the run folder and spec hash.
 
 What is written, from each ``metrics.jsonl`` row (``whynets.record.metric_rows``): every number that is not a label
-of its cell, as ``<metric>/<cell label>`` (``/member<k>`` for each member of a population) at the row's ``step``;
-MLflow keys spell ``=`` as ``:`` and ``,`` as a space (its key alphabet). MLflow also gets the spec's fields as
+of its cell, as ``<metric>/<cell label>`` (``/member<k>`` for each member of a population) at the row's ``step``,
+spelled in the alphabet both trackers keep (``clean_tag``: ``variant=p=0`` → ``variant_p_0``). MLflow also gets the spec's fields as
 params, each claim's status as a tag and its deciding estimate and interval as metrics ``claim/<id>/...``, and
 results.json, claims.json, claims.md and the figures as artifacts. TensorBoard gets the claims table as text.
 
@@ -27,6 +27,7 @@ Optional: ``pip install 'whynets[tensorboard]'`` (tensorboardX: no TensorFlow) a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -40,7 +41,7 @@ from whynets.record import RunRecord, claim_rows, metric_rows, scalar_items
 from whynets.spec import SpecError
 
 __all__ = ["TRACKERS", "ENV", "URI_ENV", "parse_trackers", "requested", "log_run", "on_finish", "on_report",
-           "scalars", "mlflow_key", "tensorboard_dir"]
+           "scalars", "clean_tag", "mlflow_key", "tensorboard_dir"]
 
 TRACKERS = ("tensorboard", "mlflow")
 ENV = "WHYNETS_LOG"  # set by --log; a child process (reproduce --jobs) inherits it
@@ -104,15 +105,21 @@ def scalars(rows: list[dict[str, Any]]) -> list[tuple[str, int, float]]:
             step = counters.get(group, 0)
             counters[group] = step + 1
         member = f"/member{flat['member']}" if "member" in flat else ""
-        out += [(f"{name}/{group}{member}", step, value) for name, value in scalar_items(flat)]
+        out += [(clean_tag(f"{name}/{group}{member}"), step, value) for name, value in scalar_items(flat)]
     return out
 
 
+def clean_tag(tag: str) -> str:
+    """A name both trackers keep as it is: letters, digits, ``_ . - /`` (TensorBoard's tag alphabet, inside MLflow's
+    key alphabet), every other character ``_`` (``variant=p=0`` → ``variant_p_0``); no empty or dot-only path part."""
+    key = re.sub(r"[^-/\w.]", "_", tag)
+    key = re.sub(r"/+", "/", key).strip("/")
+    return "/".join(part.replace(".", "_") if set(part) <= {"."} else part for part in key.split("/"))
+
+
 def mlflow_key(tag: str) -> str:
-    """A tag in MLflow's key alphabet (letters, digits, ``_ . - / : `` and space; no empty path part; ≤ 250)."""
-    key = re.sub(r"[^\w.\- :/]", "_", tag.replace("=", ":").replace(",", " "))
-    key = re.sub(r"/+", "/", key).strip("/ ")
-    key = "/".join(part if part not in (".", "..") else part.replace(".", "_") for part in key.split("/"))
+    """``clean_tag`` within MLflow's 250 characters (a longer one keeps its start and a digest of the whole)."""
+    key = clean_tag(tag)
     if len(key) > 250:
         import hashlib
 
@@ -171,16 +178,39 @@ def write_mlflow(folder: Path, record: dict[str, Any], rows: list[dict[str, Any]
     """A new MLflow run in experiment ``whynets/<experiment>``: params, metrics, claims, figures, results."""
     import logging
 
+    import mlflow  # noqa: F401 - configures its loggers on import; quieted below
+
+    for name in ("alembic", "mlflow"):  # a new SQLite file's migrations print a dozen INFO lines
+        logging.getLogger(name).setLevel(logging.WARNING)
+    folder = Path(folder)
+    uri = uri or os.environ.get(URI_ENV) or default_mlflow_uri(folder)
+    with _sqlite_lock(uri):  # reproduce --jobs: one process at a time creates and writes a SQLite store
+        return _write_mlflow(folder, record, rows, uri)
+
+
+@contextlib.contextmanager
+def _sqlite_lock(uri: str):
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    path = Path(uri[len("sqlite:///"):])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_mlflow(folder: Path, record: dict[str, Any], rows: list[dict[str, Any]], uri: str) -> dict:
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.tracking import MlflowClient
 
-    for name in ("alembic", "mlflow"):  # a new SQLite file's migrations print a dozen INFO lines (set after import:
-        logging.getLogger(name).setLevel(logging.WARNING)  # mlflow configures its loggers when imported)
-
     from whynets.report.claims import markdown_table
 
-    folder = Path(folder)
-    uri = uri or os.environ.get(URI_ENV) or default_mlflow_uri(folder)
     client = MlflowClient(tracking_uri=uri)
     name = f"whynets/{record.get('experiment') or folder.parent.name}"
     experiment = client.get_experiment_by_name(name)
