@@ -208,6 +208,15 @@ class HessianOperator:
     def matvec(self, v: torch.Tensor) -> torch.Tensor:
         return self.matmat(v)
 
+    def gradient(self) -> torch.Tensor:
+        """∇L(θ) (n,), detached: from the cached first-order graph (built here if needed, then reused by every
+        product), or computed without a graph when graphs are not cached."""
+        if not self.cache_graph:
+            return self.model_loss.gradient()[1].detach()
+        if self._graph is None:
+            self._graph = self._first_order(range(len(self.model_loss.batches)))
+        return self._graph[1].detach()
+
     def release(self) -> None:
         """Drop the cached graph (it is rebuilt on the next call)."""
         self._graph = None
