@@ -122,6 +122,9 @@ def test_cli_log_writes_trackers_for_a_run_and_refuses_an_unknown_one(smoke, tmp
     monkeypatch.setenv(trackers.URI_ENV, "")
     res = CliRunner().invoke(app, ["run", "random-labels", "--preset", "smoke", "--out", str(tmp_path), "--log", "nope"])
     assert res.exit_code == 2 and "--log nope: unknown tracker; choose from tensorboard, mlflow" in res.output
+    for command in (["reproduce", "min-norm"], ["diagnose", "--demo"]):  # refused before any work
+        res = CliRunner().invoke(app, [*command, "--out", str(tmp_path), "--log", "tensorboard,nope"])
+        assert res.exit_code == 2 and "--log nope: unknown tracker" in res.output, res.output
     smoke.record("random-labels")
     out = tmp_path / "store"
     shutil.copytree(smoke.out / "random-labels", out / "random-labels")  # every cell done: the run only finishes

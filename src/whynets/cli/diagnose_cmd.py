@@ -15,7 +15,7 @@ from typing import List, Optional
 
 import typer
 
-from .common import console, err_console, progress_bars, user_errors
+from .common import console, err_console, progress_bars, set_trackers, user_errors
 
 
 def _arg_value(text: str):
@@ -132,7 +132,12 @@ def register(app: typer.Typer) -> None:
                  backend: str = typer.Option("local", help="where the stages' cells are computed: local | ray (every "
                                                            "cell a Ray task; pip install \"whynets[ray]\")"),
                  address: Optional[str] = typer.Option(None, help="--backend ray: the cluster (auto | HOST:PORT); "
-                                                                  "default: start one here")) -> None:
+                                                                  "default: start one here"),
+                 log_to: Optional[str] = typer.Option(None, "--log", help="also write to trackers: tensorboard "
+                                                      "(every stage's curves, in OUT/diagnose/<hash>/tensorboard), "
+                                                      "mlflow (comma-separated)"),
+                 mlflow_uri: Optional[str] = typer.Option(None, "--mlflow-uri", help="MLflow tracking URI for --log "
+                                                          "mlflow (default: sqlite:///OUT/mlflow.db)")) -> None:
         """Diagnose your trained model: could a simpler model do as well, is the over-parameterization essential,
         what error bound can you certify, what do the learned parameters say."""
         from whynets.diagnosis import DiagnoseSpec, run_diagnosis
@@ -140,6 +145,7 @@ def register(app: typer.Typer) -> None:
         from .common import set_memory_budget
 
         set_memory_budget(memory_budget)
+        set_trackers(log_to, mlflow_uri)
         from whynets.diagnosis.demo import DEMO_WIDTH
         from whynets.models import ModelSpec
 
