@@ -3,7 +3,8 @@ figure decodes (natural width > 0), the claims table has one row per claim, the 
 and nothing is written to the console as an error. CI installs chromium (.ci/run); where it is absent (a
 developer's machine) the test is skipped, saying so; under CI=true a missing chromium fails instead.
 
-    WHYNETS_SCREENSHOTS=docs pytest tests/test_report_browser.py    # also refresh the README's screenshots
+    WHYNETS_SCREENSHOTS=/tmp/shots pytest tests/test_report_browser.py    # also keep what the browser showed
+(The README's docs/report-*.png were taken the same way from quick runs and `diagnose --demo`, not smoke runs.)
 """
 
 from __future__ import annotations
