@@ -318,7 +318,7 @@ EXPERIMENT = Experiment(
     paper=f"{SOURCE_FC}; {SOURCE_LR}",
     claim="IMP tickets at >= 80% sparsity match the dense net; the same mask re-initialized, or a random mask, does "
           "worse; a CNN unstable at init needs rewinding to an early step",
-    quick_wall_s=174,  # 171 CPU-s single-threaded on the quiet 2-core machine, 2026-12-02
+    quick_wall_s=189,  # 189 CPU-s single-threaded on a loaded 2-core machine, 2026-12 (CNN arm: 2 rounds)
     seed_fields=("seeds",), max_seeds=6, seed_block=None, on_digits=False,
     presets={
         "smoke": LotteryTicketSpec(
