@@ -311,7 +311,7 @@ EXPERIMENT = Experiment(
     paper=SOURCE,
     claim="convex SGD's parameter divergence between neighbouring data sets stays below (2L/n)Σα_t; across training-set "
           "sizes and step sizes an MLP's divergence follows Σα_t/n and its generalization gap moves with it",
-    quick_wall_s=19,  # 19 CPU-s single-threaded, 2026-12-02
+    quick_wall_s=21,  # 21 CPU-s single-threaded (the MLP conditions: 16 pairs each), 2026-12
     seed_fields=("seeds",), max_seeds=128, seed_block=None, on_digits=False,
     presets={
         "smoke": StabilitySpec(data=DataSpec(n_test=100), seeds=(0, 1, 2, 3), n=100, extra=16,
