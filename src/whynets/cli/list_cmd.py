@@ -55,8 +55,7 @@ def register(app: typer.Typer) -> None:
                     say(line)
             return
         name_w = max(len(e.name) for e in experiments)
-        say(fit_words(f"{len(experiments)} experiments — `whynets list NAME` for the paper and presets, "
-                      "`whynets run NAME` to run one", width))
+        say(fit_words(f"{len(experiments)} experiments; `whynets list NAME` shows one in full", width))
         wide = width >= 140  # room for the paper beside the claim
         for e in experiments:
             rest = width - name_w - 2
