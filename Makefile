@@ -1,4 +1,5 @@
-# whynets — set-up and the two jobs. `make demo` installs and reproduces; `make test` installs and tests.
+# whynets — set-up and the jobs. `make demo` installs and runs the tour (a first result in minutes); `make reproduce`
+# runs the whole quick catalogue; `make test` installs and tests.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -19,7 +20,10 @@ install-test: install
 	$(BIN)/pip install -q -e ".[test]"
 
 demo: install
-	$(BIN)/whynets reproduce --preset quick --out runs
+	$(BIN)/whynets tour --out tour
+
+reproduce: install
+	$(BIN)/whynets reproduce --preset quick --out runs --jobs $(shell nproc 2>/dev/null || echo 1)
 
 test: install-test
 	$(BIN)/python -m pytest tests
@@ -33,4 +37,4 @@ bench: install
 	$(BIN)/whynets bench hessian
 
 clean:
-	rm -rf runs .pytest_cache
+	rm -rf runs tour .pytest_cache

@@ -1,4 +1,4 @@
-"""``whynets`` command line: list | run | reproduce | report | env | bench (one file per command)."""
+"""``whynets`` command line: list | tour | run | reproduce | report | diagnose | env | bench (one file per command)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import os
 
 import typer
 
-from . import bench_cmd, diagnose_cmd, env_cmd, list_cmd, report_cmd, reproduce_cmd, run_cmd
+from . import bench_cmd, diagnose_cmd, env_cmd, list_cmd, report_cmd, reproduce_cmd, run_cmd, tour_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="whynets: reproduce the classic results of deep-learning theory, and diagnose your models.")
-for module in (list_cmd, run_cmd, reproduce_cmd, report_cmd, diagnose_cmd, env_cmd, bench_cmd):
+for module in (list_cmd, tour_cmd, run_cmd, reproduce_cmd, report_cmd, diagnose_cmd, env_cmd, bench_cmd):
     module.register(app)
 
 

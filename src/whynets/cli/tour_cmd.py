@@ -1,0 +1,178 @@
+"""``whynets tour``: a first result in minutes — five fast, striking experiments and a diagnosis of the demo model,
+run side by side on every core, with the expected wall printed at the start.
+
+    whynets tour                       # ./tour: claims table, tour/report.html, tour/diagnose/report.html
+    whynets tour --jobs 1 --out t      # one at a time
+    whynets reproduce --preset quick   # the whole catalogue (the claims of every experiment)
+
+The estimate: each job's wall measured on a reference machine (``WALLS``, single-threaded) beside a short probe
+timed there (``PROBE_S``); here the probe is timed again and the walls scaled by the ratio, then scheduled longest
+first on ``--jobs`` workers. The tour's diagnosis is lighter than ``diagnose --demo`` (``DIAGNOSE_SETTINGS``: two
+seeds, fewer pruning rounds and width points, one subspace dimension, shorter PAC-Bayes optimization), so that a
+newcomer has every answer in minutes; ``whynets diagnose --demo`` runs the full one. The experiments run without
+seed escalation (an inconclusive claim stays so here; ``whynets reproduce`` raises seeds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .common import claims_table, console, err_console, fmt_duration, user_errors
+
+EXPERIMENTS = ("depth-vs-width", "simplicity-bias", "infinite-width", "min-norm", "mimic")
+DIAGNOSE = "diagnose --demo"
+# the full demo takes ~8 min alone on 2 cores; these keep every question and its controls, with fewer re-trainings:
+DIAGNOSE_SETTINGS = ("seeds=0,1",                       # 2 re-trainings per configuration (3 by default)
+                     "prune_rounds=3",                  # tickets down to 12.5% of the weights (6.25% by default)
+                     "prune_scopes=layerwise",          # one pruning scope (global too by default)
+                     "width_factors=0.0625,0.25,1,2",   # 4 widths of the over-parameterization sweep (7)
+                     "subspace_dims=250",               # one subspace dimension for the compression bound (3)
+                     "pac_bayes_iters=1500",            # PAC-Bayes posterior optimization steps (3000)
+                     "spectra_boot=100")                # bootstrap resamples of each layer's alpha (200)
+# seconds of each job on the reference machine, one thread each (2 cores, 2026-12-07), and the probe there
+WALLS = {"depth-vs-width": 20.0, "simplicity-bias": 40.0, "infinite-width": 40.0, "min-norm": 55.0,
+         "mimic": 80.0, DIAGNOSE: 300.0}
+PROBE_S = 1.0
+START_S = 4.0  # starting a process (python, torch, whynets) per job
+
+
+def probe_seconds(repeats: int = 3) -> float:
+    """Median seconds of a fixed piece of work like the tour's (Adam steps of 16 small MLPs as one population)."""
+    import torch
+
+    from whynets.engine import TrainSpec, population_for, train
+    from whynets.data import Dataset
+    from whynets.models import ModelSpec
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(0)
+    x, xt = torch.randn(1000, 40, generator=g), torch.randn(200, 40, generator=g)
+    ds = Dataset(x=x, y=(x[:, 0] > 0).long(), x_test=xt, y_test=(xt[:, 0] > 0).long(), meta={"name": "probe", "n_classes": 2})
+    times = []
+    try:
+        for _ in range(repeats):
+            pop = population_for(ModelSpec(width=128), ds, list(range(16)))
+            start = time.perf_counter()
+            train(pop, ds, TrainSpec(steps=50, batch_size=100, optimizer="adam", lr=1e-3, eval_points=2))
+            times.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+    return sorted(times)[len(times) // 2]
+
+
+def schedule(walls: dict[str, float], jobs: int) -> float:
+    """The makespan of the jobs started longest first on ``jobs`` workers."""
+    ends = [0.0] * max(1, jobs)
+    for wall in sorted(walls.values(), reverse=True):
+        i = ends.index(min(ends))
+        ends[i] += wall
+    return max(ends)
+
+
+def _jobs(value: str) -> int:
+    if value == "auto":
+        return max(1, os.cpu_count() or 1)
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        from whynets.spec import SpecError
+        raise SpecError(f"--jobs {value!r}: give a number of processes (1, 2, …) or auto (every core)")
+    return n
+
+
+def _command(job: str, out: Path, device: str) -> list[str]:
+    base = [sys.executable, "-m", "whynets.cli.main"]
+    if job == DIAGNOSE:
+        sets = [a for s in DIAGNOSE_SETTINGS for a in ("--set", s)]
+        return base + ["diagnose", "--demo", "--out", str(out / "diagnose"), "--device", device, *sets]
+    return base + ["run", job, "--preset", "quick", "--out", str(out / "runs"), "--device", device, "--no-escalate"]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("tour")
+    @user_errors
+    def tour(out: Path = typer.Option(Path("tour"), help="where the runs, the reports and the logs go"),
+             jobs: str = typer.Option("auto", help="jobs at once, each its own process (auto: one per core)"),
+             device: str = typer.Option("cpu", help="cpu | cuda | auto")) -> None:
+        """A first result in minutes: five fast experiments and a diagnosis, side by side (the estimate first)."""
+        from whynets.fileio import ensure_folder
+
+        n = _jobs(jobs)
+        ensure_folder(out)
+        probe = probe_seconds()
+        factor = probe / PROBE_S
+        threads = max(1, (os.cpu_count() or 1) // n)
+        walls = {job: WALLS[job] * factor + START_S for job in (*EXPERIMENTS, DIAGNOSE)}
+        expected = schedule(walls, n)
+        err_console.print(f"tour: {', '.join(EXPERIMENTS)} and {DIAGNOSE}, {n} at a time ({threads} thread(s) "
+                          f"each); expected to take about {fmt_duration(expected)} (this machine runs at "
+                          f"{1 / factor:.2f}x the reference: probe {probe:.2f} s); logs in {out}/<job>.log", highlight=False)
+        env = dict(os.environ, WHYNETS_THREADS=os.environ.get("WHYNETS_THREADS", str(threads)))
+        started = time.perf_counter()
+
+        def one(job: str) -> tuple[str, int, float]:
+            log = out / f"{job.split()[0]}.log"
+            t0 = time.perf_counter()
+            with open(log, "w") as handle:
+                code = subprocess.run(_command(job, out, device), stdout=handle, stderr=subprocess.STDOUT,
+                                      env=env).returncode
+            return job, code, time.perf_counter() - t0
+
+        failed, took = [], {}
+        with ThreadPoolExecutor(n) as pool:
+            for future in as_completed([pool.submit(one, j) for j in sorted(walls, key=lambda j: -walls[j])]):
+                job, code, wall = future.result()
+                took[job] = wall
+                err_console.print(f"{job}: {fmt_duration(wall)}{'' if code == 0 else f', exited with {code}'}",
+                                  highlight=False)
+                if code != 0:
+                    failed.append(job)
+        _report(out, failed)
+        total = time.perf_counter() - started
+        console.print(f"tour: {fmt_duration(total)} (expected {fmt_duration(expected)}, "
+                      f"{100 * (total - expected) / expected:+.0f}%); each job: "
+                      + ", ".join(f"{j} {w:.0f} s" for j, w in took.items()), highlight=False)
+        console.print("the whole catalogue: whynets reproduce --preset quick --jobs auto", highlight=False)
+        if failed:
+            err_console.print(f"[red]{len(failed)} job(s) failed:[/] {', '.join(failed)} (see {out}/<job>.log)")
+            raise typer.Exit(1)
+
+
+def _report(out: Path, failed: list[str]) -> None:
+    """The claims table and report.html of the experiments; the diagnosis in words and its own report page."""
+    from whynets.experiments import get
+    from whynets.report import build_report
+    from whynets.runner import resolve_spec
+
+    folders, claims = [], []
+    for name in EXPERIMENTS:
+        if name in failed:
+            continue
+        folder = out / "runs" / name / resolve_spec(get(name), "quick").hash()
+        if (folder / "results.json").exists():
+            folders.append(folder)
+            claims += json.loads((folder / "results.json").read_text())["claims"]
+    if folders:
+        paths = build_report(out / "runs", only=folders, redraw_figures=False,
+                             log=lambda m: err_console.print(m, markup=False, highlight=False))
+        console.print(claims_table(claims, "claims of the tour's experiments"))
+        console.print(f"report: {paths['html']}", highlight=False)
+    diagnosis = out / "diagnose" / "diagnosis.json"
+    if DIAGNOSE not in failed and diagnosis.exists():
+        from whynets.diagnosis.run import Diagnosis
+
+        console.print(Diagnosis(json.loads(diagnosis.read_text()), out / "diagnose").summary(), markup=False,
+                      highlight=False)
+        console.print(f"diagnosis report: {out / 'diagnose' / 'report.html'}", highlight=False)
