@@ -235,7 +235,7 @@ def layer_matrices_by_name(model: nn.Module) -> dict:
     return {lm.name: lm for lm in layer_matrices(model)}
 
 
-def run(out: Callable[[str], None] = print, quick: bool = False, device: str = "cpu") -> float:
+def run(out: Callable[[str], None] = print, quick: bool = False, device: str = "cpu", large: bool = False) -> float:
     if device not in DEVICES:
         raise ValueError(f"bench spectra runs on the CPU only (WeightWatcher's comparison path), got {device!r}")
     from threadpoolctl import threadpool_limits
@@ -244,6 +244,9 @@ def run(out: Callable[[str], None] = print, quick: bool = False, device: str = "
     torch.set_num_threads(1)
     try:
         with threadpool_limits(1):
+            if large:  # a GPT-2-small-shaped transformer and two smaller siblings (bench/spectra_large.py)
+                from .spectra_large import run as run_large
+                return run_large(out, quick)
             return _run(out, quick)
     finally:
         torch.set_num_threads(threads)

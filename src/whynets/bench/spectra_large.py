@@ -1,0 +1,174 @@
+"""``whynets bench spectra --large``: the parameters question's instruments on a GPT-2-small-shaped transformer.
+
+The model is built here from ``torch.nn`` and randomly initialized (seeded; nothing downloaded): vocabulary 50257,
+context 1024, width 768, 12 pre-norm blocks of 12 heads (``nn.TransformerEncoderLayer``, GELU, feed-forward 3072),
+a final LayerNorm and an LM head tied to the token embedding — 124.4M parameters, GPT-2 small's shapes. Two
+smaller siblings (width 384 / 6 blocks, 512 / 8 blocks, the same vocabulary) give the growth with parameter count.
+
+Timed, one thread, each in a fresh process (its peak resident memory, VmHWM, is the process's own):
+- our weight spectra of every matrix (``model_spectra`` without intervals: alpha, xmin, norms, stable rank, MP soft
+  rank, spikes of the randomized copy — the metrics WeightWatcher's ``analyze(randomize=True, mp_fit=True)``
+  computes) beside WeightWatcher on the same model when it is installed (``pip install "whynets[bench]"``), and
+  our layer alphas against WW's where both fit a layer;
+- the same spectra with ``diagnose``'s intervals and verdicts (200 bootstrap resamples, 100 synthetic sets);
+- the Hessian's top eigenvalue of the language-model loss on 4 random sequences of 128 tokens (float32, Lanczos
+  from the gradient, residual 1e-2·λ): its Hessian-vector products, wall and peak memory.
+The last line is ``speedup <ratio>``: WeightWatcher's time over ours on the 124M model (nan without WW).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = ["run", "gpt", "SIZES"]
+
+SIZES = {"gpt2-small": (768, 12, 12), "gpt-512": (512, 8, 8), "gpt-384": (384, 6, 6)}  # width, blocks, heads
+VOCAB, CONTEXT = 50257, 1024
+HVP_CAP = 6  # Hessian-vector products the top-1 may use here (the 30M model needs ~17 for a 1e-2 residual)
+
+
+class GPT(nn.Module):
+    """A decoder-only transformer of GPT-2's shape from torch.nn blocks (causal self-attention, pre-norm)."""
+
+    def __init__(self, width: int, blocks: int, heads: int, vocab: int = VOCAB, context: int = CONTEXT):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        self.positions = nn.Embedding(context, width)
+        self.blocks = nn.ModuleList([nn.TransformerEncoderLayer(width, heads, 4 * width, dropout=0.0, activation="gelu",
+                                                                batch_first=True, norm_first=True)
+                                     for _ in range(blocks)])
+        self.norm = nn.LayerNorm(width)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        t = ids.shape[1]
+        h = self.tokens(ids) + self.positions(torch.arange(t, device=ids.device))
+        mask = nn.Transformer.generate_square_subsequent_mask(t, device=ids.device)
+        for block in self.blocks:
+            h = block(h, src_mask=mask, is_causal=True)
+        return F.linear(self.norm(h), self.tokens.weight)  # the LM head tied to the token embedding
+
+
+def gpt(size: str = "gpt2-small", seed: int = 0) -> GPT:
+    """A randomly initialized model of ``size`` (GPT-2's init: N(0, 0.02) weights, zero biases), seeded."""
+    width, blocks, heads = SIZES[size]
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)  # torch.nn builds its layers from the global RNG: forked, so the caller's is untouched
+        model = GPT(width, blocks, heads)
+        gen = torch.Generator().manual_seed(seed)
+        for name, p in model.named_parameters():
+            with torch.no_grad():
+                if p.dim() >= 2:
+                    p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
+                elif name.endswith("bias"):
+                    p.zero_()
+    return model.eval()
+
+
+def _peak_mb() -> float:
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM")).split()[1]) / 1024
+
+
+def _child(size: str, task: str) -> dict:
+    """One task in this (fresh) process: its wall, its result and its peak RSS."""
+    torch.set_num_threads(1)
+    model = gpt(size)
+    base = _peak_mb()
+    start = time.perf_counter()
+    out: dict = {"params": sum(p.numel() for p in model.parameters())}
+    if task == "ours":
+        from whynets.measure.spectra import model_spectra
+        layers, summary = model_spectra(model, seed=0, n_boot=0, n_reps=0)
+        out["alphas"] = {l["name"]: l.get("alpha") for l in layers}
+        out["layers"] = len(layers)
+    elif task == "ours-intervals":
+        from whynets.measure.spectra import model_spectra
+        layers, _ = model_spectra(model, seed=0, n_boot=200, n_reps=100)
+        out["layers"] = len(layers)
+    elif task == "ww":
+        import logging
+
+        import weightwatcher as ww
+        logging.getLogger("weightwatcher").setLevel(logging.ERROR)
+        frame = ww.WeightWatcher(model=model).analyze(plot=False, randomize=True, mp_fit=True)
+        out["alphas"] = [None if not math.isfinite(a) else float(a) for a in frame["alpha"].tolist()]
+        out["layers"] = len(frame)
+    elif task == "hessian":
+        from whynets.measure.hvp import hessian_operator
+        from whynets.measure.lanczos import gradient_start, lanczos_eigenpairs
+        gen = torch.Generator().manual_seed(0)
+        ids = torch.randint(0, VOCAB, (4, 129), generator=gen)
+        x, y = ids[:, :-1], ids[:, 1:]
+        loss = lambda logits, target: F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))  # noqa: E731
+        op = hessian_operator(model, loss, [(x, y)])
+        first = time.perf_counter()
+        op.gradient()  # the first-order graph, kept for every product
+        out["graph_s"] = time.perf_counter() - first
+        top = lanczos_eigenpairs(op, 1, tol=1e-2, max_steps=HVP_CAP, start=gradient_start(op, gen))
+        out.update(lambda_max=float(top.eigenvalues[0]), hvps=top.num_matvecs, converged=top.converged,
+                   residual=float(top.residuals[0] / abs(top.eigenvalues[0])))
+    out["wall_s"] = time.perf_counter() - start
+    out["peak_mb"], out["model_mb"] = _peak_mb(), base
+    return out
+
+
+def _fresh(size: str, task: str) -> dict:
+    code = f"import json; from whynets.bench.spectra_large import _child; print(json.dumps(_child({size!r}, {task!r})))"
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["?"])[-1][:200]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(say: Callable[[str], None] = print, quick: bool = False) -> float:
+    try:
+        import weightwatcher  # noqa: F401
+        have_ww = True
+    except ImportError:
+        have_ww = False
+    sizes = ["gpt-384"] if quick else ["gpt-384", "gpt-512", "gpt2-small"]
+    ww_text = "installed" if have_ww else 'NOT INSTALLED (pip install "whynets[bench]")'
+    say(f"spectra --large: GPT-2-shaped transformers from torch.nn, random init, one thread, each task in a fresh "
+        f"process; WeightWatcher {ww_text}")
+    ratio = math.nan
+    for size in sizes:
+        ours = _fresh(size, "ours")
+        params = ours.get("params", 0)
+        say(f"\n[{size}] {params / 1e6:.1f}M parameters")
+        say(f"  our spectra (no intervals): {_fmt(ours)}")
+        say(f"  our spectra with diagnose's intervals and verdicts: {_fmt(_fresh(size, 'ours-intervals'))}")
+        if have_ww:
+            theirs = _fresh(size, "ww")
+            say(f"  WeightWatcher analyze(randomize, mp_fit): {_fmt(theirs)}")
+            if "wall_s" in theirs and "wall_s" in ours:
+                r = theirs["wall_s"] / ours["wall_s"]
+                ours_a = [a for a in ours["alphas"].values() if a is not None]
+                ww_a = [a for a in theirs["alphas"] if a is not None]
+                say(f"  ratio {r:.2f} (WW / ours); mean alpha ours {sum(ours_a) / max(1, len(ours_a)):.2f} over "
+                    f"{len(ours_a)} matrices, WW {sum(ww_a) / max(1, len(ww_a)):.2f} over {len(ww_a)} layers")
+                if size == sizes[-1]:
+                    ratio = r
+        h = _fresh(size, "hessian")
+        say(f"  Hessian top-1 (LM loss, 4x128 tokens, float32, Lanczos from the gradient, at most {HVP_CAP} HVPs): "
+            f"{_fmt(h)}" + (f", lambda_max {h['lambda_max']:.4g} after {h['hvps']} HVPs (first-order graph "
+                            f"{h['graph_s']:.0f} s, then {(h['wall_s'] - h['graph_s']) / h['hvps']:.0f} s per HVP), "
+                            f"residual {h['residual']:.1e}·λ" + ("" if h["converged"] else
+                            f" — not converged: each HVP holds the double-backward graph of the whole model, and the "
+                            f"Lanczos basis grows by {4 * params / 2**20:.0f} MB a step") if "hvps" in h else ""))
+    say(f"speedup {ratio:.2f}")
+    return ratio
+
+
+def _fmt(r: dict) -> str:
+    if "error" in r:
+        return f"failed: {r['error']}"
+    return f"{r['wall_s']:.1f} s, peak {r['peak_mb']:.0f} MB (model alone {r['model_mb']:.0f} MB)"
