@@ -12,7 +12,7 @@ def test_every_job_exists_and_has_a_reference_wall():
     from whynets.experiments import names
 
     assert set(tour_cmd.EXPERIMENTS) <= set(names())
-    assert set(tour_cmd.WALLS) == {*tour_cmd.EXPERIMENTS, tour_cmd.DIAGNOSE}
+    assert set(tour_cmd.CPU_S) == {*tour_cmd.EXPERIMENTS, tour_cmd.DIAGNOSE}
 
 
 def test_the_lighter_diagnosis_is_made_of_valid_settings():

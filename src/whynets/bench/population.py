@@ -18,11 +18,13 @@ from typing import Callable
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from whynets.data import DataSpec, load
 from whynets.engine import TrainSpec, population_for, train
 from whynets.engine.population import mix_seed
+from whynets.engine.train import _MemberCrossEntropy
+
+_member_ce = _MemberCrossEntropy.apply
 from whynets.models import ModelSpec, build
 
 __all__ = ["run", "sgemm_gflops"]
@@ -113,7 +115,7 @@ def overhead_floor_seconds(k: int, dims: list[int], steps: int, examples: int, e
 
 
 def _sequential(models: list[nn.Module], seeds: list[int], ds, steps: int, batch: int, lr: float) -> list[float]:
-    """The plain loop: one model after another, each with its own Adam and data order."""
+    """The plain loop: one model after another, each with its own Adam and data order, the same loss function."""
     accs = []
     n = len(ds.y)
     for model, seed in zip(models, seeds):
@@ -127,7 +129,8 @@ def _sequential(models: list[nn.Module], seeds: list[int], ds, steps: int, batch
                 order = torch.randperm(n, generator=torch.Generator().manual_seed(mix_seed(seed, "data", epoch)))
                 order = order.to(ds.x.device)
             idx = order[pos * batch:(pos + 1) * batch]
-            loss = F.cross_entropy(model(ds.x[idx]), ds.y[idx])
+            loss = _member_ce(model(ds.x[idx])[None], ds.y[idx][None])[0]  # the engine's loss, so both sides
+            # compute the same numbers (F.cross_entropy rounds differently in its last bits)
             opt.zero_grad()
             loss.backward()
             opt.step()

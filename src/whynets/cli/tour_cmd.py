@@ -5,12 +5,16 @@ run side by side on every core, with the expected wall printed at the start.
     whynets tour --jobs 1 --out t      # one at a time
     whynets reproduce --preset quick   # the whole catalogue (the claims of every experiment)
 
-The estimate: each job's wall measured on a reference machine (``WALLS``, single-threaded) beside a short probe
-timed there (``PROBE_S``); here the probe is timed again and the walls scaled by the ratio, then scheduled longest
-first on ``--jobs`` workers. The tour's diagnosis is lighter than ``diagnose --demo`` (``DIAGNOSE_SETTINGS``: two
-seeds, fewer pruning rounds and width points, one subspace dimension, shorter PAC-Bayes optimization), so that a
-newcomer has every answer in minutes; ``whynets diagnose --demo`` runs the full one. The experiments run without
-seed escalation (an inconclusive claim stays so here; ``whynets reproduce`` raises seeds).
+The estimate: each job's CPU seconds on a reference machine (``CPU_S``, one thread each) beside a short probe's
+CPU seconds there (``PROBE_CPU_S``). Here the probe runs in as many processes as the tour will (``--jobs``): its CPU
+time scales the reference to this machine's speed, and its CPU time over its wall is the share of a core each job
+gets now (1 on free cores; less when other work shares them). Each job's expected wall is its scaled CPU time over
+that share; the jobs are scheduled longest first on the workers. Load that changes after the start moves the wall
+away from the estimate; the tour prints both, and each job's CPU seconds (the reference for the next estimate).
+The tour's diagnosis is lighter than ``diagnose --demo`` (``DIAGNOSE_SETTINGS``: two seeds, fewer pruning rounds
+and width points, one subspace dimension, shorter PAC-Bayes optimization), so that a newcomer has every answer in
+minutes; ``whynets diagnose --demo`` runs the full one. The experiments run without seed escalation (an
+inconclusive claim stays so here; ``whynets reproduce`` raises seeds).
 """
 
 from __future__ import annotations
@@ -38,36 +42,53 @@ DIAGNOSE_SETTINGS = ("seeds=0,1",                       # 2 re-trainings per con
                      "subspace_dims=250",               # one subspace dimension for the compression bound (3)
                      "pac_bayes_iters=1500",            # PAC-Bayes posterior optimization steps (3000)
                      "spectra_boot=100")                # bootstrap resamples of each layer's alpha (200)
-# seconds of each job on the reference machine, one thread each (2 cores, 2026-12-07), and the probe there
-WALLS = {"depth-vs-width": 20.0, "simplicity-bias": 40.0, "infinite-width": 40.0, "min-norm": 55.0,
+# CPU seconds of each job on the reference machine, one thread each (2 cores, 2026-12-07), and the probe's there
+CPU_S = {"depth-vs-width": 20.0, "simplicity-bias": 40.0, "infinite-width": 40.0, "min-norm": 55.0,
          "mimic": 80.0, DIAGNOSE: 300.0}
-PROBE_S = 1.0
+PROBE_CPU_S = 0.3
 START_S = 4.0  # starting a process (python, torch, whynets) per job
 
 
-def probe_seconds(repeats: int = 3) -> float:
-    """Median seconds of a fixed piece of work like the tour's (Adam steps of 16 small MLPs as one population)."""
+def probe_seconds(repeats: int = 3) -> tuple[float, float]:
+    """(wall, CPU) seconds, the median repeat, of a fixed piece of work like the tour's (Adam steps of 16 small MLPs
+    trained as one population, one thread)."""
     import torch
 
-    from whynets.engine import TrainSpec, population_for, train
     from whynets.data import Dataset
+    from whynets.engine import TrainSpec, population_for, train
     from whynets.models import ModelSpec
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
     x, xt = torch.randn(1000, 40, generator=g), torch.randn(200, 40, generator=g)
-    ds = Dataset(x=x, y=(x[:, 0] > 0).long(), x_test=xt, y_test=(xt[:, 0] > 0).long(), meta={"name": "probe", "n_classes": 2})
+    ds = Dataset(x=x, y=(x[:, 0] > 0).long(), x_test=xt, y_test=(xt[:, 0] > 0).long(),
+                 meta={"name": "probe", "n_classes": 2})
     times = []
     try:
         for _ in range(repeats):
             pop = population_for(ModelSpec(width=128), ds, list(range(16)))
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             train(pop, ds, TrainSpec(steps=50, batch_size=100, optimizer="adam", lr=1e-3, eval_points=2))
-            times.append(time.perf_counter() - start)
+            times.append((time.perf_counter() - start, time.process_time() - cpu))
     finally:
         torch.set_num_threads(threads)
     return sorted(times)[len(times) // 2]
+
+
+def _probe_child(_: int) -> tuple[float, float]:
+    return probe_seconds()
+
+
+def probe_parallel(jobs: int) -> tuple[float, float]:
+    """The probe in ``jobs`` processes at once (forked, one thread each), as the tour's jobs will run: (wall, CPU)
+    of the slowest. Its CPU seconds say this machine's speed, CPU over wall the share of a core a job gets now."""
+    if jobs <= 1:
+        return probe_seconds()
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        return max(pool.map(_probe_child, range(jobs)))
 
 
 def schedule(walls: dict[str, float], jobs: int) -> float:
@@ -111,31 +132,34 @@ def register(app: typer.Typer) -> None:
 
         n = _jobs(jobs)
         ensure_folder(out)
-        probe = probe_seconds()
-        factor = probe / PROBE_S
+        wall, cpu = probe_parallel(n)
+        speed, share = cpu / PROBE_CPU_S, min(1.0, cpu / wall)
         threads = max(1, (os.cpu_count() or 1) // n)
-        walls = {job: WALLS[job] * factor + START_S for job in (*EXPERIMENTS, DIAGNOSE)}
+        walls = {job: CPU_S[job] * speed / share + START_S for job in (*EXPERIMENTS, DIAGNOSE)}
         expected = schedule(walls, n)
         err_console.print(f"tour: {', '.join(EXPERIMENTS)} and {DIAGNOSE}, {n} at a time ({threads} thread(s) "
-                          f"each); expected to take about {fmt_duration(expected)} (this machine runs at "
-                          f"{1 / factor:.2f}x the reference: probe {probe:.2f} s); logs in {out}/<job>.log", highlight=False)
+                          f"each); expected to take about {fmt_duration(expected)} (the probe: this machine at "
+                          f"{1 / speed:.2f}x the reference's speed, each job getting {share:.0%} of a core now); "
+                          f"logs in {out}/<job>.log", highlight=False)
         env = dict(os.environ, WHYNETS_THREADS=os.environ.get("WHYNETS_THREADS", str(threads)))
         started = time.perf_counter()
 
-        def one(job: str) -> tuple[str, int, float]:
+        def one(job: str) -> tuple[str, int, float, float]:
             log = out / f"{job.split()[0]}.log"
             t0 = time.perf_counter()
             with open(log, "w") as handle:
-                code = subprocess.run(_command(job, out, device), stdout=handle, stderr=subprocess.STDOUT,
-                                      env=env).returncode
-            return job, code, time.perf_counter() - t0
+                child = subprocess.Popen(_command(job, out, device), stdout=handle, stderr=subprocess.STDOUT, env=env)
+                _, status, usage = os.wait4(child.pid, 0)  # this child's own CPU time (the threads wait on others)
+                child.returncode = os.waitstatus_to_exitcode(status)
+            return job, child.returncode, time.perf_counter() - t0, usage.ru_utime + usage.ru_stime
 
-        failed, took = [], {}
+        failed, took, used = [], {}, {}
         with ThreadPoolExecutor(n) as pool:
             for future in as_completed([pool.submit(one, j) for j in sorted(walls, key=lambda j: -walls[j])]):
-                job, code, wall = future.result()
-                took[job] = wall
-                err_console.print(f"{job}: {fmt_duration(wall)}{'' if code == 0 else f', exited with {code}'}",
+                job, code, wall, cpu_s = future.result()
+                took[job], used[job] = wall, cpu_s
+                err_console.print(f"{job}: {fmt_duration(wall)} ({cpu_s:.0f} CPU s; expected "
+                                  f"{fmt_duration(walls[job])}){'' if code == 0 else f', exited with {code}'}",
                                   highlight=False)
                 if code != 0:
                     failed.append(job)
@@ -143,7 +167,8 @@ def register(app: typer.Typer) -> None:
         total = time.perf_counter() - started
         console.print(f"tour: {fmt_duration(total)} (expected {fmt_duration(expected)}, "
                       f"{100 * (total - expected) / expected:+.0f}%); each job: "
-                      + ", ".join(f"{j} {w:.0f} s" for j, w in took.items()), highlight=False)
+                      + ", ".join(f"{j} {w:.0f} s ({used[j]:.0f} CPU s)" for j, w in took.items())
+                      + f"; probe {cpu:.3f} CPU s, {wall:.3f} s", highlight=False)
         console.print("the whole catalogue: whynets reproduce --preset quick --jobs auto", highlight=False)
         if failed:
             err_console.print(f"[red]{len(failed)} job(s) failed:[/] {', '.join(failed)} (see {out}/<job>.log)")
