@@ -57,3 +57,21 @@ def test_curve_statistics():
     assert (b["before"], b["at"], b["after"]) == (2, 3, 5) and b["up"] == pytest.approx(0.04)
     assert bump([0.9, 0.5, 0.43, 0.46, 0.47])["size"] == 0.0  # overfitting without a second descent
     assert loglog_slope([1, 10, 100], [3, 30, 300]) == pytest.approx(1.0)
+
+
+def test_escalation_extends_only_the_seed_fields_of_the_open_claims():
+    from whynets.experiments import get
+    from whynets.robustness import more_seeds
+
+    exp = get("double-descent")
+    spec = exp.preset("quick")
+    # a model-wise claim open at its cap (2 seeds): nothing to escalate, the ensemble's members are not added
+    fields = exp.seed_fields_for(["double-descent/mw-peak-at-interpolation"])
+    assert fields == ("seeds",) and more_seeds(spec, fields, exp.max_seeds) is None
+    # the ensemble claim open: only its members double (6 -> 12, the per-field cap), the sweeps stay
+    more = more_seeds(spec, exp.seed_fields_for(["double-descent/mw-ensemble-removes-peak"]), exp.max_seeds)
+    assert len(more.ensemble_seeds) == 12 and more.seeds == spec.seeds and more.rf_seeds == spec.rf_seeds
+    assert more_seeds(more, ("ensemble_seeds",), exp.max_seeds) is None  # at the cap
+    # an experiment without a scope: every seed field, one cap for all
+    mimic = get("mimic")
+    assert mimic.seed_fields_for(["mimic/anything"]) == mimic.seed_fields

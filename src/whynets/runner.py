@@ -120,8 +120,9 @@ def run(name: str, preset: str = "quick", overrides: Sequence[str] = (), out: st
             results = ctx.drive(lambda: experiment.run(spec, ctx))
             claims = [c.to_dict() for c in experiment.claims(results, spec)]
             open_ = [c["id"] for c in claims if c.get("resolvable")]  # more seeds can narrow their intervals
-            more = (more_seeds(spec, experiment.seed_fields, experiment.max_seeds)
-                    if escalate and open_ and experiment.seed_fields and experiment.max_seeds else None)
+            fields = experiment.seed_fields_for(open_)  # only the seed fields the open claims' intervals rest on
+            more = (more_seeds(spec, fields, experiment.max_seeds)
+                    if escalate and open_ and fields and experiment.max_seeds else None)
             if more is None:
                 break
             rounds.append({"seeds": seed_counts(spec, experiment.seed_fields), "inconclusive": open_})

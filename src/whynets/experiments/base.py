@@ -40,12 +40,24 @@ class Experiment:
     # seeds in these fields (each extended to the same new count), up to ``max_seeds``; --seeds N sets them.
     seed_fields: tuple[str, ...] = ()
     max_seeds: int | dict[str, int] = 0  # one cap for every seed field, or one per field ({field: cap})
+    # Which seed fields a claim's intervals rest on, by claim-id prefix (the longest matching prefix wins); a claim
+    # no prefix matches rests on all of ``seed_fields``. Escalation extends only the fields of the open claims.
+    seed_scope: dict[str, tuple[str, ...]] | None = None
     # Plain population cells train their seeds in blocks of this many (each block a cell), so more seeds reuse
     # the blocks already trained; None: one population per cell. Set it to the quick preset's seed count.
     seed_block: int | None = None
     # Does the experiment's science apply on scikit-learn digits (``--robustness`` reruns it there)? Experiments
     # whose claims are numbers of the MNIST-1D paper, or that need MNIST-1D's size, say False.
     on_digits: bool = False
+
+    def seed_fields_for(self, claim_ids: Sequence[str]) -> tuple[str, ...]:
+        """The seed fields that more seeds in would narrow the intervals of ``claim_ids`` (``seed_scope``)."""
+        scope = self.seed_scope or {}
+        out: set[str] = set()
+        for cid in claim_ids:
+            keys = [k for k in scope if cid.startswith(k)]
+            out |= set(scope[max(keys, key=len)] if keys else self.seed_fields)
+        return tuple(f for f in self.seed_fields if f in out)
 
     @property
     def spec_type(self) -> type:

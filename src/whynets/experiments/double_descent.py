@@ -307,6 +307,8 @@ EXPERIMENT = Experiment(
     # each model-wise seed costs ~450 s in CI: no escalation of those in quick; the ensemble's members (widths <= 102,
     # noisy data only) cost ~30 s each and escalate to 12
     seed_fields=("rf_seeds", "seeds", "ensemble_seeds"), max_seeds={"rf_seeds": 3, "seeds": 2, "ensemble_seeds": 12},
+    seed_scope={"double-descent/rf-": ("rf_seeds",), "double-descent/mw-": ("seeds",),
+                "double-descent/epoch-": ("seeds",), "double-descent/mw-ensemble-": ("ensemble_seeds",)},
     on_digits=True,
     presets={
         "smoke": DoubleDescentSpec(rf_data=DataSpec(n_train=100, n_test=200), rf_ratios=(0.2, 0.5, 1.0, 2.0, 8.0, 10.0),
