@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/pip install -q "$(TORCH)" || $(BIN)/pip install -q "torch>=2.10"
+	$(BIN)/pip install -q "$(TORCH)" || $(BIN)/pip install -q "torch>=2.13"
 	$(BIN)/pip install -q -e .
 
 install-test: install

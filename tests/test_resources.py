@@ -14,13 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_the_torch_floor_is_where_weights_only_holds():
     """pyproject and the Makefile's fallback both require a torch whose weights_only=True is not known to be
-    bypassable (>= 2.10); an older torch refuses a torch.save file in one line and reads safetensors as ever."""
+    bypassable (>= 2.10; the floor itself is the lowest torch CI tests, .ci/lowest); an older torch refuses a
+    torch.save file in one line and reads safetensors as ever."""
     from whynets.safety import TORCH_FLOOR, UnsafeTorchError, check_torch_reads_pickles, torch_version
 
     assert TORCH_FLOOR >= (2, 10)
     pyproject = re.search(r'"torch>=([\d.]+)"', (ROOT / "pyproject.toml").read_text()).group(1)
     fallback = re.search(r'pip install -q "torch>=([\d.]+)"', (ROOT / "Makefile").read_text()).group(1)
-    assert torch_version(pyproject) == torch_version(fallback) == TORCH_FLOOR
+    assert torch_version(pyproject) == torch_version(fallback) >= TORCH_FLOOR
     assert torch_version("2.13.0+cpu") == (2, 13) and torch_version("2.9.1") < TORCH_FLOOR
     check_torch_reads_pickles("net.pt")  # this machine's torch: allowed
     import whynets.safety as safety
