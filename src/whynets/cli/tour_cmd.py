@@ -3,7 +3,7 @@ run side by side on every core, with the expected wall printed at the start.
 
     whynets tour                       # ./tour: claims table, tour/report.html, tour/diagnose/report.html
     whynets tour --jobs 1 --out t      # one at a time
-    whynets reproduce --preset quick   # the whole catalogue (the claims of every experiment)
+    whynets reproduce --preset quick --jobs 2   # the whole catalogue (the claims of every experiment)
 
 The estimate: each job's CPU seconds on a reference machine (``CPU_S``, one thread each) beside a short probe's
 CPU seconds there (``PROBE_CPU_S``). Here the probe runs in as many processes as the tour will (``--jobs``): its CPU
@@ -26,7 +26,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -133,8 +132,8 @@ def register(app: typer.Typer) -> None:
 
         n = _jobs(jobs)
         ensure_folder(out)
-        wall, cpu = probe_parallel(n)
-        speed, share = cpu / PROBE_CPU_S, min(1.0, cpu / wall)
+        probe_wall, probe_cpu = probe_parallel(n)
+        speed, share = probe_cpu / PROBE_CPU_S, min(1.0, probe_cpu / probe_wall)
         threads = max(1, (os.cpu_count() or 1) // n)
         walls = {job: CPU_S[job] * speed / share + START_S for job in (*EXPERIMENTS, DIAGNOSE)}
         expected = schedule(walls, n)
@@ -169,8 +168,9 @@ def register(app: typer.Typer) -> None:
         console.print(f"tour: {fmt_duration(total)} (expected {fmt_duration(expected)}, "
                       f"{100 * (total - expected) / expected:+.0f}%); each job: "
                       + ", ".join(f"{j} {w:.0f} s ({used[j]:.0f} CPU s)" for j, w in took.items())
-                      + f"; probe {cpu:.3f} CPU s, {wall:.3f} s", highlight=False)
-        console.print("the whole catalogue: whynets reproduce --preset quick --jobs auto", highlight=False)
+                      + f"; probe {probe_cpu:.3f} CPU s in {probe_wall:.3f} s", highlight=False)
+        console.print(f"the whole catalogue: whynets reproduce --preset quick --jobs {n} (make reproduce)",
+                      highlight=False)
         if failed:
             err_console.print(f"[red]{len(failed)} job(s) failed:[/] {', '.join(failed)} (see {out}/<job>.log)")
             raise typer.Exit(1)
