@@ -27,7 +27,10 @@ def test_the_record_is_still_the_results_json_dict(smoke):
     assert isinstance(record["claims"], ClaimsTable) and isinstance(record["claims"], list)
     same = lambda r: json.dumps(r, sort_keys=True)  # noqa: E731 - NaN != NaN, so compare as JSON text
     stored = json.loads((folder / "results.json").read_text())
-    assert same(record) == same(stored) == same(wn.load_run(folder)) and record["spec_hash"] == stored["spec_hash"]
+    assert same(stored) == same(wn.load_run(folder)) and record["spec_hash"] == stored["spec_hash"]
+    # other tests may rerun the session's smoke experiments into the same store (cells loaded, another wall time)
+    steady = lambda r: same({k: v for k, v in r.items() if k not in ("wall_s", "cells", "env", "started", "finished")})  # noqa: E731
+    assert steady(record) == steady(stored)
     again = pickle.loads(pickle.dumps(record))
     assert same(again) == same(record) and again.folder == folder and isinstance(again["claims"], ClaimsTable)
 
