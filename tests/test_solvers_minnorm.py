@@ -87,3 +87,19 @@ def test_bad_shapes_raise():
         sgd_least_squares(torch.zeros(3, 4), torch.zeros(2), torch.zeros(4))
     with pytest.raises(ValueError, match="NaN"):
         min_norm_lstsq(torch.tensor([[float("nan")]]), torch.zeros(1))
+
+
+def test_the_fast_min_norm_solve_equals_the_svd_one_in_every_regime():
+    """Tall, wide, near the interpolation threshold (ill-conditioned: the SVD decides) and rank deficient (the
+    Cholesky fails or its condition is refused): always the pseudo-inverse solution."""
+    from whynets.solvers.minnorm import min_norm_fast
+
+    g = torch.Generator().manual_seed(0)
+    b = torch.randn(60, 3, dtype=torch.float64, generator=g)
+    for d in (15, 58, 60, 62, 240):
+        a = torch.randn(60, d, dtype=torch.float64, generator=g).cos()
+        ref = torch.linalg.pinv(a) @ b
+        assert torch.allclose(min_norm_fast(a, b), ref, rtol=1e-6, atol=1e-8), d
+    low = torch.randn(60, 5, dtype=torch.float64, generator=g) @ torch.randn(5, 40, dtype=torch.float64, generator=g)
+    assert torch.allclose(min_norm_fast(low, b), torch.linalg.pinv(low) @ b, rtol=1e-6, atol=1e-8)
+    assert min_norm_fast(low, b[:, 0]).shape == (40,)

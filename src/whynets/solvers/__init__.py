@@ -6,7 +6,7 @@ and the classical baselines (logistic, kernel machines, boosted trees, k-NN).
 
 from __future__ import annotations
 
-from .minnorm import (min_norm_lstsq, predicted_limit, sgd_least_squares, gd_least_squares, relative_distance)
+from .minnorm import (min_norm_lstsq, min_norm_fast, predicted_limit, sgd_least_squares, gd_least_squares, relative_distance)
 from .kernels import (pairwise_sq_distances, median_bandwidth, rbf_kernel, laplace_kernel, KernelFit, kernel_interpolate,
     kernel_predict, accuracy, gabor_filters_1d, gabor_features_1d, gabor_filters_2d, gabor_features_2d)
 from .random_features import (RandomFeatureMap, random_feature_map, random_features, regression_targets, fit_random_features,
@@ -20,7 +20,7 @@ from .classical import (BaselineResult, PairedCI, classical_baselines, median_he
     BASELINES, GRIDS)
 
 __all__ = [
-    "min_norm_lstsq", "predicted_limit", "sgd_least_squares", "gd_least_squares", "relative_distance",
+    "min_norm_lstsq", "min_norm_fast", "predicted_limit", "sgd_least_squares", "gd_least_squares", "relative_distance",
     "pairwise_sq_distances", "median_bandwidth", "rbf_kernel", "laplace_kernel", "KernelFit",
     "kernel_interpolate", "kernel_predict", "accuracy", "gabor_filters_1d", "gabor_features_1d",
     "gabor_filters_2d", "gabor_features_2d", "RandomFeatureMap", "random_feature_map", "random_features",

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import torch
 
 from whynets.solvers.kernels import median_bandwidth
-from whynets.solvers.minnorm import min_norm_lstsq
+from whynets.solvers.minnorm import min_norm_fast
 
 __all__ = [
     "RandomFeatureMap",
@@ -124,7 +124,8 @@ def regression_targets(y: torch.Tensor, num_classes: int | None = None) -> torch
 def fit_random_features(phi: torch.Tensor, targets: torch.Tensor, ridge: float = 0.0) -> torch.Tensor:
     """Weights (N, k) of the least-squares fit of ``targets`` (n, k) on features ``phi`` (n, N).
 
-    ``ridge = 0``: the minimum-norm solution Φ⁺Y (SVD least squares, ``minnorm.min_norm_lstsq``).
+    ``ridge = 0``: the minimum-norm solution Φ⁺Y (``minnorm.min_norm_fast``: a Cholesky solve of the smaller Gram
+    system where it is well conditioned, the SVD driver near the interpolation threshold).
     ``ridge > 0``: argmin ‖Φw − Y‖² + ridge·‖w‖², by Cholesky of the smaller of the N×N primal
     system ΦᵀΦ + λI or the n×n dual system ΦΦᵀ + λI (then w = Φᵀα). No inverse is formed.
     """
@@ -134,7 +135,7 @@ def fit_random_features(phi: torch.Tensor, targets: torch.Tensor, ridge: float =
     if ridge < 0:
         raise ValueError(f"ridge must be >= 0, got {ridge}")
     if ridge == 0:
-        return min_norm_lstsq(phi64, t64)
+        return min_norm_fast(phi64, t64)
     n, N = phi64.shape
     shift = float(ridge)
     if N <= n:
