@@ -1,6 +1,6 @@
 """A small sweep for the executor tests: population cells (the real engine), a phase whose child reads its parent's
 state, a cell that writes a data file another cell trains on (a path into the store), and a merge that reads them
-all. With ``trace``, every outer cell appends ``<key> <pid>`` to that file when it starts, so a test can count how
+all. With ``trace``, every outer cell appends ``<key> <pid> <time>`` to that file when it starts, so a test can count how
 often each was computed and find the worker process computing one; ``sleep`` slows each cell (seconds).
 
     python tests/ray_sweep.py OUT ADDRESS [TRACE SLEEP]   # the sweep on the Ray cluster at ADDRESS (a driver to kill)
@@ -39,7 +39,7 @@ def sweep(ctx: Context, trace: str | None = None, sleep: float = 0.0) -> dict:
         def run(folder: Path) -> dict:
             if trace:
                 with open(trace, "a") as f:
-                    f.write(f"{folder.name} {os.getpid()}\n")
+                    f.write(f"{folder.name} {os.getpid()} {time.time()}\n")
             time.sleep(sleep)
             return fn(folder)
         return run
