@@ -300,7 +300,7 @@ EXPERIMENT = Experiment(
     paper="Dziugaite & Roy 2017; Lotfi et al. 2022; Langford 2005",
     claim="optimized PAC-Bayes and compression bounds are non-vacuous on binary MNIST-1D and vacuous with random "
           "labels; the test-set bound is tighter still; VC / norm bounds are vacuous",
-    quick_wall_s=89,  # 88 CPU-s single-threaded, 2026-12-02
+    quick_wall_s=102,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=3, seed_block=None,
     on_digits=False,
     cpu_on_auto="tiny MLPs (16-600 units); per bound 3000 sequential Adam steps on 256 examples and 10000 "

@@ -212,7 +212,7 @@ EXPERIMENT = Experiment(
     title="Wide networks reach zero training loss at a linear rate set by the NTK's smallest eigenvalue",
     paper="Du, Zhai, Póczos & Singh 2019; Allen-Zhu, Li & Song 2019",
     claim="log L falls linearly (R² >= .99) at a slope <= −η·λ_min(Θ) for η <= 1/λ_max(Θ); λ_min(Θ) holds up",
-    quick_wall_s=18,
+    quick_wall_s=10,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=6, seed_block=3,
     presets={
         "smoke": ConvergenceSpec(data=DataSpec(n_train=8, n_test=4), width=256, steps=300, eval_every=5,

@@ -197,7 +197,7 @@ EXPERIMENT = Experiment(
     paper="Achille, Rovere & Soatto 2019, Critical learning periods in deep networks",
     claim="a blur removed late leaves a permanent accuracy loss growing with its duration, a flip does not; "
           "the Fisher trace peaks early",
-    quick_wall_s=309,
+    quick_wall_s=105,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=3,  # phase chains cannot reuse cells across seed counts: no escalation
     presets={
         "smoke": CriticalPeriodsSpec(data=DataSpec(n_train=200, n_test=200), model=ModelSpec(kind="cnn1d", width=8),

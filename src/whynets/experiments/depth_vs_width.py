@@ -271,7 +271,7 @@ EXPERIMENT = Experiment(
     claim="the depth-L sawtooth has 2^L pieces where one hidden layer of k units has <= k + 1; trajectory length grows "
           "exponentially with depth, faster at larger σ_w (at the mean-field rate ½ ln χ₁); a deep MLP reaches <= .5 × "
           "the test MSE of a shallow one with equal parameters on a binary-tree target",
-    quick_wall_s=12,  # 10 CPU-s single-threaded (user+sys), 2026-12-07, on the shared 2-core box at load ~8
+    quick_wall_s=4,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds", "traj_seeds"), max_seeds=6, seed_block=3,
     presets={
         "smoke": DepthVsWidthSpec(sawtooth_depths=(1, 2, 3, 6), shallow_widths=(2, 8), piece_draws=4,

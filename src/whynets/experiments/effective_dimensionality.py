@@ -199,7 +199,7 @@ EXPERIMENT = Experiment(
           "effective dimensionality revisited",
     claim="N_eff of the Hessian peaks with the test loss at the interpolation threshold and falls for wider nets, "
           "while the parameter count keeps growing",
-    quick_wall_s=96,
+    quick_wall_s=28,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=4,
     on_digits=True,
     presets={

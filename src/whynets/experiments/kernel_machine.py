@@ -138,7 +138,7 @@ EXPERIMENT = Experiment(
     paper="Domingos 2020, Every model learned by gradient descent is approximately a kernel machine",
     claim="the path kernel accumulated along full-batch GD reproduces the trained MLP's test outputs; the error "
           "grows with the step",
-    quick_wall_s=12,
+    quick_wall_s=3,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=6, seed_block=3,
     presets={
         "smoke": KernelMachineSpec(data=DataSpec(n_train=60, n_test=10, binary=True),

@@ -157,7 +157,7 @@ EXPERIMENT = Experiment(
     title="Large-batch training ends at sharper minima that generalize worse",
     paper="Keskar, Mudigere, Nocedal, Smelyanskiy & Tang 2017, On large-batch training for deep learning",
     claim="at equal learning rate and matched training loss, batch 1024 ends sharper (λ_max, ε-sharpness) than batch 32",
-    quick_wall_s=88,
+    quick_wall_s=27,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=6, seed_block=3,
     on_digits=True,
     presets={

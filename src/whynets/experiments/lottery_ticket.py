@@ -324,7 +324,7 @@ EXPERIMENT = Experiment(
     paper=f"{SOURCE_FC}; {SOURCE_LR}",
     claim="IMP tickets at >= 80% sparsity match the dense net; the same mask re-initialized, or a random mask, does "
           "worse; a CNN unstable at init needs rewinding to an early step",
-    quick_wall_s=189,  # 189 CPU-s single-threaded on a loaded 2-core machine, 2026-12 (CNN arm: 2 rounds)
+    quick_wall_s=136,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=6, seed_block=None, on_digits=False,
     presets={
         "smoke": LotteryTicketSpec(

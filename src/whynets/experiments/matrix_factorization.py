@@ -219,7 +219,7 @@ EXPERIMENT = Experiment(
     paper="Gunasekar et al. 2017, Implicit regularization in matrix factorization; Arora, Cohen, Hu & Luo 2019, "
           "Implicit regularization in deep matrix factorization",
     claim="GD on depth >= 2 factorizations from small init completes low-rank matrices; deeper needs fewer entries",
-    quick_wall_s=255,
+    quick_wall_s=63,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("mask_seeds",), max_seeds=4,
     presets={
         "smoke": MatrixFactorizationSpec(size=20, rank=1, mask_seeds=(0, 1), observations=(120, 250), steps=600,

@@ -378,7 +378,7 @@ EXPERIMENT = Experiment(
     paper="Jiang, Neyshabur, Mobahi, Krishnan & Bengio 2020, Fantastic generalization measures and where to find them",
     claim="over a grid of models trained to the same fit, PAC-Bayes/sharpness measures correlate best with the "
           "generalization gap (Kendall τ); spectral-norm products and parameter counts poorly or negatively",
-    quick_wall_s=55,  # 54 CPU-s single-threaded (11 cells × 3 seeds), 2026-12-02
+    quick_wall_s=48,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=6, seed_block=None,
     on_digits=False,
     presets={

@@ -323,8 +323,7 @@ EXPERIMENT = Experiment(
     paper="Ba & Caruana 2014, Do deep nets really need to be deep?",
     claim="a one-hidden-layer MLP mimicking a CNN's logits on a large transfer set gains >= 10 points over the same "
           "MLP on the labels; mimicking on the training inputs only gains <= 3",
-    quick_wall_s=140,  # 140 CPU-s single-threaded on a loaded machine, 2026-12 (it escalates to 6 seeds: the
-    # training-set claim's 3-seed interval straddles the predicted ±2)
+    quick_wall_s=62,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=6, seed_block=3, on_digits=False,
     presets={
         "smoke": MimicSpec(data=DataSpec(n_train=400, n_test=200), transfer=DataSpec(samples=1000, seed=1),

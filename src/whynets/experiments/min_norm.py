@@ -270,7 +270,7 @@ EXPERIMENT = Experiment(
     title="SGD finds the minimum-norm solution; exact kernel interpolation generalizes",
     paper="Zhang, Bengio, Hardt, Recht & Vinyals 2017, Understanding deep learning requires rethinking generalization",
     claim="SGD from zero converges to X⁺y; solving Kα = Y exactly gives 100% train accuracy and low test error",
-    quick_wall_s=48,
+    quick_wall_s=34,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("ls_seeds", "seeds", "digits_splits"), max_seeds=6,
     presets={
         "smoke": MinNormSpec(ls_n=20, ls_d=60, ls_seeds=(0,), ls_epochs=200, digits=DataSpec(name="digits", n_train=200,

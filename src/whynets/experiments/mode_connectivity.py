@@ -208,7 +208,7 @@ EXPERIMENT = Experiment(
     paper="Frankle, Dziugaite, Roy & Carbin 2020, Linear mode connectivity and the lottery ticket hypothesis",
     claim="copies spawned at init land in different basins (error barrier); spawned after early training they are "
           "linearly connected (barrier < 2 points); independent inits are never connected",
-    quick_wall_s=264,
+    quick_wall_s=118,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("parents",), max_seeds=3,  # phase chains cannot reuse cells across seed counts: no escalation
     on_digits=True,
     presets={

@@ -126,7 +126,7 @@ EXPERIMENT = Experiment(
     claim="the critical init diagnose recommends trains a depth-60 tanh net that PyTorch's default and a chaotic init "
           "do not; full-batch GD's loss stops falling near 2/λ_max; the deepest perturbative shape at a budget is "
           "among the best third",
-    quick_wall_s=95,  # 93.5 CPU-s single-threaded (user+sys), 2026-12, on the shared 2-core box at load ~10 (wall 282 s)
+    quick_wall_s=66,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("init_seeds", "lr_seeds", "shape_seeds"), max_seeds=6, seed_block=3,
     presets={
         "smoke": _SMOKE,

@@ -152,7 +152,7 @@ EXPERIMENT = Experiment(
     title="At critical points the index rises with the loss",
     paper="Dauphin, Pascanu, Gulcehre, Cho, Ganguli & Bengio 2014, Identifying and attacking the saddle point problem",
     claim="critical points found by Newton-type root finding: high-loss ones are saddles, low-loss ones near-minima",
-    quick_wall_s=274,
+    quick_wall_s=103,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=16,
     on_digits=True,
     presets={

@@ -342,7 +342,7 @@ EXPERIMENT = Experiment(
     paper=SOURCE,
     claim="the chains' stationary covariance solves AΣ + ΣA = (η/S)B at small η and scales as 1/S; at large η the "
           "exact recursion (with its state-dependent noise) holds and OU does not",
-    quick_wall_s=31,  # 31 CPU-s single-threaded, 2026-12-02
+    quick_wall_s=24,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=(), max_seeds=0, seed_block=None, on_digits=False,
     presets={
         "smoke": SgdBayesSpec(data=DataSpec(name="linreg", teacher_dim=3, n_train=2048, n_test=64, target_noise=0.5),

@@ -349,7 +349,7 @@ EXPERIMENT = Experiment(
     paper="Poole et al. 2016; Schoenholz et al. 2017; Pennington et al. 2017",
     claim="tanh at σ_b² = 0.05 turns chaotic at σ_w² = 1.76; nets train to about 6 ξ_c layers (at depth 60 only near "
           "criticality); orthogonal weights at criticality with small q* keep the Jacobian's singular values together",
-    quick_wall_s=90,  # 89 CPU-s single-threaded (user+sys), 2026-12-07, on the shared 2-core box at load ~8
+    quick_wall_s=65,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds", "mc_seeds", "heat_seeds"), max_seeds=6, seed_block=3,
     presets={
         "smoke": SignalPropagationSpec(heat_sigma_w2=(1.0, 1.76, 8.0), heat_depths=(2, 6), shallow=2, deep=6, width=16,

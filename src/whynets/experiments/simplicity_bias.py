@@ -248,7 +248,7 @@ EXPERIMENT = Experiment(
     paper="Valle-Pérez, Camargo & Louis 2019; De Palma, Kiani & Lloyd 2019",
     claim="random 7-40-40-1 ReLU nets put exponentially more probability on low Lempel–Ziv functions: Spearman(log P, "
           "C_LZ) <= −.5 and frequent functions' C_LZ <= .6 × that of rare ones; depth at equal parameters reported",
-    quick_wall_s=32,  # 30 CPU-s single-threaded (user+sys), 2026-12-07, on the shared 2-core box at load ~8
+    quick_wall_s=21,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=6,
     presets={
         "smoke": SimplicityBiasSpec(nets=3000, seeds=(0, 1), once_sample=200, depths=(1, 2), depth_nets=500,

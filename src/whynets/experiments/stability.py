@@ -311,7 +311,7 @@ EXPERIMENT = Experiment(
     paper=SOURCE,
     claim="convex SGD's parameter divergence between neighbouring data sets stays below (2L/n)Σα_t; across training-set "
           "sizes and step sizes an MLP's divergence follows Σα_t/n and its generalization gap moves with it",
-    quick_wall_s=21,  # 21 CPU-s single-threaded (the MLP conditions: 16 pairs each), 2026-12
+    quick_wall_s=16,  # wall of its quick run in CI (2 jobs on 2 cores, one thread each), 2026-12-07
     seed_fields=("seeds",), max_seeds=128, seed_block=None, on_digits=False,
     presets={
         "smoke": StabilitySpec(data=DataSpec(n_test=100), seeds=(0, 1, 2, 3), n=100, extra=16,
