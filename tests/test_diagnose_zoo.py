@@ -185,3 +185,25 @@ def test_a_model_that_does_not_fit_the_data_and_an_output_that_is_a_file_get_one
     (tmp_path / "afile").write_text("x")
     res = CliRunner().invoke(app, ["diagnose", "--demo", "--out", str(tmp_path / "afile")])
     assert res.exit_code == 2 and "a file, not a folder" in res.output, res.output
+
+
+def test_a_second_diagnosis_finds_every_stage_in_the_store_and_expects_no_work(tmp_path):
+    # recommend reads the parameters' λ_max and the width question the tickets: the estimate's dry run must see the
+    # cells the real run will ask for (it once priced a stored recommend stage as new work: 22 s for a 1 s rerun)
+    data = zoo.make_data("features", n_train=120, n_test=60)
+    np.savez(tmp_path / "data.npz", **data)
+    net = zoo.trained("mlp_dropout", data, steps=60)
+    save_file({k: v.detach().contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "net.safetensors"))
+    args = ["diagnose", "--model", f"{zoo.__file__}:mlp_dropout", "--weights", str(tmp_path / "net.safetensors"),
+            "--data", str(tmp_path / "data.npz"), "--out", str(tmp_path / "diag"), "--width-arg", "hidden",
+            "--questions", "simpler,overparameterization,bound,parameters,recommend"]
+    for s in SMOKE:
+        args += ["--set", s]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "every stage is in the store" not in " ".join(first.output.split())
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    said = " ".join(again.output.split())  # the console wraps its lines
+    assert "every stage is in the store" in said, said
+    assert "in the store already: simpler, overparameterization, bound, parameters, recommend" in said, said

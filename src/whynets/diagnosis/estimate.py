@@ -9,9 +9,9 @@ timed on this machine, on this model, before any stage runs (a few seconds in al
   faster than linearly);
 * spectra: ``model_spectra`` of your model timed at two numbers of bootstrap/synthetic resamples, extrapolated to
   the asked numbers, for each of the three spectra (yours, at init, the random-label control);
-* curvature: one float64 Hessian-vector product and one gradient on the curvature examples, times the products and
-  gradients the instruments take (Lanczos ≈ 3k + 20 products, the trace's, ~25 gradients of the sharpness
-  ascents), plus the exact Fisher timed on 32 examples;
+* curvature: one Hessian-vector product in float64 (Lanczos, ≈ 3k + 20 of them) and one in the model's dtype (the
+  trace's), and one gradient on the curvature examples, times the products and gradients the instruments take
+  (~25 gradients of the sharpness ascents), plus the exact Fisher timed on 32 examples;
 * bounds: the PAC-Bayes optimization's steps at batch 256 and its Monte-Carlo passes over the data from the
   per-example costs above; the compression codes; the subspace search from the step cost.
 Stages whose cells are all in the store cost nothing.
@@ -102,16 +102,20 @@ def _curvature(spec: DiagnoseSpec, module, ds, kind: str) -> float:
     n = min(spec.curvature_examples, len(ds.y))
     batches = [(ds.x[:n], ds.y[:n])]
     net = copy.deepcopy(module).eval()
-    op = hessian_operator(net, loss, batches, dtype=torch.float64)
-    v = torch.randn(op.size, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    t_hvp = _clock(lambda: op.matvec(v), repeat=2)
+
+    def hvp_seconds(dtype: torch.dtype) -> float:
+        op = hessian_operator(net, loss, batches, dtype=dtype)
+        v = torch.randn(op.size, dtype=dtype, generator=torch.Generator().manual_seed(0))
+        return _clock(lambda: op.matvec(v), repeat=2)
+    # Lanczos runs in float64, the trace in the model's own dtype (float32: ~4x cheaper on a CPU)
+    t_hvp64, t_hvp = hvp_seconds(torch.float64), hvp_seconds(next(net.parameters()).dtype)
     params = [p for p in net.parameters()]
 
     def gradient():
         net.zero_grad(set_to_none=True)
         loss(net(ds.x[:n]), ds.y[:n]).backward()
     t_grad = _clock(gradient, repeat=2) * 2  # float64 in the instruments
-    total = t_hvp * (3 * spec.top_k + 20 + spec.trace_matvecs) + t_grad * 25
+    total = t_hvp64 * (3 * spec.top_k + 20) + t_hvp * spec.trace_matvecs + t_grad * 25
     if kind == "ce":
         m = min(32, n)
         t_f = _clock(lambda: fisher_trace(net, [(ds.x[:m], ds.y[:m])], kind="exact"))

@@ -130,19 +130,28 @@ class _DryStore:
         return self._store.cell(key, refuse, parent=parent, require=require)
 
 
-def _cached_stages(store: RunStore, ctx: Context, stages: dict[str, Callable[[Context], Any]]) -> list[str]:
-    """The stages whose every cell is already in the store (tried in a dry run that computes nothing)."""
+def _cached_stages(store: RunStore, ctx: Context, stages: dict[str, Callable[[Context], Any]],
+                   answers: dict[str, Any] | None = None) -> list[str]:
+    """The stages whose every cell is already in the store (tried in a dry run that computes nothing). A stage that
+    reads an earlier one's answer (recommend reads the parameters' λ_max, the width question the tickets) finds it in
+    ``answers`` while the dry run lasts, so its cells are the ones the real run will ask for."""
     loaded, lineage = list(store.loaded), dict(store.lineage)
     dry = Context(_DryStore(store), ctx.device, progress=None, log=None)
     dry._data = ctx._data
+    answers = {} if answers is None else answers
     done = []
-    for name, stage in stages.items():
-        try:
-            stage(dry)
-            done.append(name)
-        except _Missing:
-            pass
-    store.loaded[:], store.lineage = loaded, lineage
+    try:
+        for name, stage in stages.items():
+            try:
+                result = stage(dry)
+                done.append(name)
+                if name != "reference":
+                    answers[name] = result
+            except _Missing:
+                pass
+    finally:
+        answers.clear()
+        store.loaded[:], store.lineage = loaded, lineage
     return done
 
 
@@ -211,7 +220,7 @@ def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "c
             return fn
 
         stages = {q: stage(q) for q in ("reference", *spec.questions)}
-        cached = _cached_stages(store, ctx, stages)
+        cached = _cached_stages(store, ctx, stages, answers)
         guess = estimate_seconds(spec, ds, dev, recipe, module, kind, skip=cached)
         total = guess["total"]
         parts = ", ".join(f"{q} {guess[q]:.0f} s" for q in spec.questions if guess[q] > 0)
