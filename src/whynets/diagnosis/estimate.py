@@ -13,7 +13,8 @@ timed on this machine, on this model, before any stage runs (a few seconds in al
   trace's), and one gradient on the curvature examples, times the products and gradients the instruments take
   (~25 gradients of the sharpness ascents), plus the exact Fisher timed on 32 examples;
 * bounds: the PAC-Bayes optimization's steps at batch 256 and its Monte-Carlo passes over the data from the
-  per-example costs above; the compression codes; the subspace search from the step cost.
+  per-example costs above; the compression codes; the subspace search from its own step, timed (the projection
+  w₀ + P·z costs more than the recipe's step on a large model: the demo's search took 10x a member's step).
 Stages whose cells are all in the store cost nothing.
 """
 
@@ -124,6 +125,22 @@ def _curvature(spec: DiagnoseSpec, module, ds, kind: str) -> float:
     return total
 
 
+def _subspace_step(spec: DiagnoseSpec, module, ds, recipe: TrainSpec) -> float:
+    """Seconds per step of the subspace search (w = w₀ + P·z: the projection's cost grows with the parameter count,
+    not with the recipe's step), the slope between 10 and 40 steps of the largest dimension on a subsample."""
+    from whynets.measure.subspace import subspace_compress
+
+    n = min(len(ds.y), 512)
+    x, y = ds.x[:n], ds.y[:n]
+
+    def timed(steps: int) -> float:
+        return _clock(lambda: subspace_compress(module, x, y, dims=(max(spec.subspace_dims),),
+                                                levels=(spec.subspace_levels[0],), steps=steps,
+                                                batch_size=min(recipe.batch_size or n, n), seed=0))
+    timed(3)  # warm-up
+    return max(timed(40) - timed(10), 1e-6) / 30
+
+
 def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: TrainSpec, module, kind: str,
                      skip: Sequence[str] = ()) -> dict[str, float]:
     """Each stage's expected wall time in seconds (``"total"``: their sum and the report); stages in ``skip`` (every
@@ -156,7 +173,7 @@ def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: Train
         bound = pac + compression
         if not regression and spec.subspace_dims:
             steps = search_steps(len(spec.subspace_dims), len(spec.subspace_levels), recipe.steps)
-            bound += 2.0 * member_step * steps
+            bound += _subspace_step(spec, module, ds, recipe) * steps
         out["bound"] = bound
     if "parameters" in todo:
         out["parameters"] = run / k + 3 * _spectra(spec, module) + _curvature(spec, module, ds, kind)
