@@ -37,6 +37,9 @@ def figure_lr_sweep(q: dict[str, Any], out: Path) -> str:
     bx.set(xscale="log", xlim=(0.4, 4), ylim=(-0.8, len(lr["onsets"]) - 0.2), xlabel="step / (2/λ_max)",
            yticks=range(len(lr["onsets"])), yticklabels=[f"seed {o['seed']}" for o in lr["onsets"]],
            title="where the loss first stops falling")
+    ticks = (0.5, 2 / 3, 1, 1.5, 2, 3)  # the sweep's factors, in plain numbers (a log axis's minor labels overlap)
+    bx.set_xticks(ticks, ["0.5", "2/3", "1", "1.5", "2", "3"])
+    bx.minorticks_off()
     bx.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return save_figure(fig, {"curves": lr["curves"], "onsets": lr["onsets"]}, out, "diagnose_lr_sweep")
