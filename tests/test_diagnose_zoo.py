@@ -39,11 +39,10 @@ def _no_nan(value) -> bool:
     return True
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", list(zoo.ZOO))
-def test_every_question_on_every_zoo_model(name, tmp_path):
-    factory, kind, hidden = zoo.ZOO[name]
-    data = zoo.make_data(kind, n_train=120, n_test=60)
+def _zoo_diagnosis(name: str, tmp_path: Path) -> tuple[torch.nn.Module, list[str]]:
+    """A zoo model's data and trained weights written under tmp_path as a user would have them; (the trained net, the CLI
+    arguments that diagnose it with every question at smoke settings)."""
+    data = zoo.make_data(zoo.ZOO[name][1], n_train=120, n_test=60)
     np.savez(tmp_path / "data.npz", **data)
     net = zoo.trained(name, data, steps=60)
     save_file({k: v.detach().contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "net.safetensors"))
@@ -52,6 +51,14 @@ def test_every_question_on_every_zoo_model(name, tmp_path):
             "--questions", "simpler,overparameterization,bound,parameters,recommend"]
     for s in SMOKE:
         args += ["--set", s]
+    return net, args
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(zoo.ZOO))
+def test_every_question_on_every_zoo_model(name, tmp_path):
+    factory, kind, hidden = zoo.ZOO[name]
+    net, args = _zoo_diagnosis(name, tmp_path)
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "Traceback" not in res.output
@@ -190,15 +197,7 @@ def test_a_model_that_does_not_fit_the_data_and_an_output_that_is_a_file_get_one
 def test_a_second_diagnosis_finds_every_stage_in_the_store_and_expects_no_work(tmp_path):
     # recommend reads the parameters' λ_max and the width question the tickets: the estimate's dry run must see the
     # cells the real run will ask for (it once priced a stored recommend stage as new work: 22 s for a 1 s rerun)
-    data = zoo.make_data("features", n_train=120, n_test=60)
-    np.savez(tmp_path / "data.npz", **data)
-    net = zoo.trained("mlp_dropout", data, steps=60)
-    save_file({k: v.detach().contiguous() for k, v in net.state_dict().items()}, str(tmp_path / "net.safetensors"))
-    args = ["diagnose", "--model", f"{zoo.__file__}:mlp_dropout", "--weights", str(tmp_path / "net.safetensors"),
-            "--data", str(tmp_path / "data.npz"), "--out", str(tmp_path / "diag"), "--width-arg", "hidden",
-            "--questions", "simpler,overparameterization,bound,parameters,recommend"]
-    for s in SMOKE:
-        args += ["--set", s]
+    _, args = _zoo_diagnosis("mlp_dropout", tmp_path)
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "every stage is in the store" not in " ".join(first.output.split())
