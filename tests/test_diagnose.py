@@ -141,16 +141,31 @@ def test_weights_that_do_not_fit_name_the_layer_and_both_shapes(user, tmp_path):
     assert res.exit_code == 2 and "'inp.weight'" in res.output and "(16, 12)" in res.output and "(8, 12)" in res.output
 
 
-def test_an_output_that_does_not_match_the_labels_is_refused(user, tmp_path):
+def _with_classes(user, tmp_path, classes: int) -> Path:
     from safetensors.torch import save_file
 
     from whynets.models.factory import call_factory
 
-    five = call_factory(user["factory"], json.dumps({"classes": 5}), torch.Generator().manual_seed(0))
-    save_file({k: v.contiguous() for k, v in five.state_dict().items()}, str(tmp_path / "five.safetensors"))
+    net = call_factory(user["factory"], json.dumps({"classes": classes}), torch.Generator().manual_seed(0))
+    path = tmp_path / f"c{classes}.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path))
+    return path
+
+
+def test_an_output_that_does_not_match_the_labels_is_refused(user, tmp_path):
+    res = _cli(["diagnose", "--model", user["factory"], "--model-arg", "classes=2", "--weights",
+                str(_with_classes(user, tmp_path, 2)), "--data", str(user["root"] / "mine.npz"), "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "output shape (2, 2)" in res.output and "(2, 3 or more)" in res.output
+
+
+def test_a_classifier_with_more_logits_than_the_labels_reach_is_diagnosed(user, tmp_path):
+    """A language model's vocabulary, or classes this data lacks: every label still indexes a logit."""
     res = _cli(["diagnose", "--model", user["factory"], "--model-arg", "classes=5", "--weights",
-                str(tmp_path / "five.safetensors"), "--data", str(user["root"] / "mine.npz"), "--out", str(tmp_path)])
-    assert res.exit_code == 2 and "output shape (2, 5)" in res.output and "(2, 3)" in res.output
+                str(_with_classes(user, tmp_path, 5)), "--data", str(user["root"] / "mine.npz"), "--out",
+                str(tmp_path / "d"), "--questions", "parameters", *[a for s in TINY for a in ("--set", s)]])
+    assert res.exit_code == 0, res.output
+    record = json.loads((tmp_path / "d" / "diagnosis.json").read_text())
+    assert record["answers"]["parameters"]["curvature"]["plan"]["fisher"]["kind"] == "exact"  # 5 classes: exact
 
 
 def test_python_api_and_a_regressor(tmp_path):

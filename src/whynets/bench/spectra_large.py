@@ -73,6 +73,77 @@ def gpt(size: str = "gpt2-small", seed: int = 0) -> GPT:
     return model.eval()
 
 
+class NextToken(GPT):
+    """The same transformer read at its last position: the logits of the token that follows each context, one label
+    per example — the shape ``diagnose`` takes (token ids arrive as floats, as every loader gives inputs)."""
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return super().forward(ids.long())[:, -1]
+
+
+def next_token(size: str = "gpt2-small", context: int = 64) -> NextToken:
+    """``diagnose``'s factory: a ``size`` model with GPT-2's init drawn from the global generator (diagnose seeds it
+    for its controls)."""
+    width, blocks, heads = SIZES[size]
+    model = NextToken(width, blocks, heads, context=context)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() >= 2:
+                p.normal_(0.0, 0.02)
+            elif name.endswith("bias"):
+                p.zero_()
+    return model
+
+
+DIAGNOSE_BUDGET = "4G"
+DIAGNOSE_SETTINGS = ("train.steps=20", "train.batch_size=8", "train.eval_points=1", "seeds=0", "curvature_examples=8",
+                     "top_k=1", "trace_matvecs=6")
+
+
+def _diagnose(size: str, budget: str = DIAGNOSE_BUDGET) -> dict:
+    """``whynets diagnose --questions parameters`` on a ``size`` model, as a user types it, in a child process: its
+    wall, its peak resident memory (the child's VmHWM, from getrusage) and what question 4 ran or left out."""
+    import resource
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+    from safetensors.torch import save_file
+
+    folder = Path(tempfile.mkdtemp(prefix="whynets-large-"))
+    try:
+        ids = np.random.default_rng(0).integers(0, VOCAB, size=(64, 65))  # 48 contexts to train on, 16 to test
+        np.savez(folder / "tokens.npz", x=ids[:48, :-1], y=ids[:48, -1], x_test=ids[48:, :-1], y_test=ids[48:, -1])
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model = next_token(size)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / "net.safetensors"))
+        params = sum(p.numel() for p in model.parameters())
+        del model
+        cmd = [sys.executable, "-W", "ignore", "-m", "whynets.cli.main", "diagnose", "--model",
+               "whynets.bench.spectra_large:next_token", "--model-arg", f"size={size}", "--weights",
+               str(folder / "net.safetensors"), "--data", str(folder / "tokens.npz"), "--questions", "parameters",
+               "--memory-budget", budget, "--out", str(folder / "diag")]
+        for setting in DIAGNOSE_SETTINGS:
+            cmd += ["--set", setting]
+        start = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+        if done.returncode != 0:
+            return {"error": (done.stderr.strip().splitlines() or ["?"])[-1][:300]}
+        record = json.loads((folder / "diag" / "diagnosis.json").read_text())
+        q = record["answers"]["parameters"]
+        estimate = next((line for line in (done.stdout + done.stderr).splitlines() if "expected to take" in line), "")
+        return {"params": params, "wall_s": wall, "peak_mb": peak, "model_mb": 4 * params / 2**20,
+                "curvature": q["curvature"].get("skipped") or q["curvature"].get("plan"),
+                "control": q["spectra"].get("control_skipped") or "trained",
+                "estimate": estimate.strip()}
+    finally:
+        import shutil
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _peak_mb() -> float:
     with open("/proc/self/status") as status:
         return int(next(line for line in status if line.startswith("VmHWM")).split()[1]) / 1024

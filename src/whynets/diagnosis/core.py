@@ -44,7 +44,8 @@ def user_module(spec: DiagnoseSpec, ds: Dataset, weights: str | None = None) -> 
     path = weights or spec.weights
     if path:
         apply_weights(module, load_weights(path), where=str(path))
-    check_output(module, ds.x, ds.n_classes if not ds.y.is_floating_point() or ds.y.dim() > 1 else 1, "--model")
+    check_output(module, ds.x, ds.n_classes if not ds.y.is_floating_point() or ds.y.dim() > 1 else 1, "--model",
+                 classes=not ds.y.is_floating_point())
     with torch.no_grad():  # a model that outputs NaN anywhere is named here, not blamed on a later stage's file
         for name, x in (("training", ds.x), ("test", ds.x_test)):
             for i in range(0, len(x), 1024):

@@ -9,9 +9,11 @@ timed on this machine, on this model, before any stage runs (a few seconds in al
   faster than linearly);
 * spectra: ``model_spectra`` of your model timed at two numbers of bootstrap/synthetic resamples, extrapolated to
   the asked numbers, for each of the three spectra (yours, at init, the random-label control);
-* curvature: one Hessian-vector product in float64 (Lanczos, ≈ 3k + 20 of them) and one in the model's dtype (the
-  trace's), and one gradient on the curvature examples, times the products and gradients the instruments take
-  (~25 gradients of the sharpness ascents), plus the exact Fisher timed on 32 examples;
+* curvature: the stage's memory plan first (``memory_plan``: nothing when it is skipped), then one Hessian-vector
+  product in the plan's precision (Lanczos, ≈ 3k + 20 of them, at most the plan's cap) and one in the model's dtype
+  (the trace's), and one gradient on the curvature examples, times the products and gradients the instruments take
+  (~25 gradients of the sharpness ascents), plus the Fisher trace (exact or sampled, as planned) timed on 32
+  examples;
 * bounds: the PAC-Bayes optimization's steps at batch 256 and its Monte-Carlo passes over the data from the
   per-example costs above; the compression codes; the subspace search from its own step, timed (the projection
   w₀ + P·z costs more than the recipe's step on a large model: the demo's search took 10x a member's step).
@@ -20,7 +22,6 @@ Stages whose cells are all in the store cost nothing.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import replace
@@ -94,34 +95,49 @@ def _spectra(spec: DiagnoseSpec, module) -> float:
 
 
 def _curvature(spec: DiagnoseSpec, module, ds, kind: str) -> float:
+    was_training = module.training
+    try:
+        return _curvature_timed(spec, module.eval(), ds, kind)  # no copy: a large model's copy would be the peak
+    finally:
+        module.zero_grad(set_to_none=True)
+        module.train(was_training)
+
+
+def _curvature_timed(spec: DiagnoseSpec, net, ds, kind: str) -> float:
     from whynets.measure.fisher import fisher_trace
     from whynets.measure.hvp import hessian_operator
 
     from .core import instrument_loss
+    from .parameters import _plan
 
+    plan = _plan(spec, net, ds, kind)  # the stage's own plan: its precision, its caps, its Fisher, or nothing
+    if "skip" in plan:
+        return 0.0
     loss = instrument_loss(kind)
     n = min(spec.curvature_examples, len(ds.y))
     batches = [(ds.x[:n], ds.y[:n])]
-    net = copy.deepcopy(module).eval()
+    dtype = getattr(torch, plan["dtype"])
 
-    def hvp_seconds(dtype: torch.dtype) -> float:
-        op = hessian_operator(net, loss, batches, dtype=dtype)
-        v = torch.randn(op.size, dtype=dtype, generator=torch.Generator().manual_seed(0))
+    def hvp_seconds(dt: torch.dtype) -> float:
+        op = hessian_operator(net, loss, batches, dtype=dt)
+        v = torch.randn(op.size, dtype=dt, generator=torch.Generator().manual_seed(0))
         return _clock(lambda: op.matvec(v), repeat=2)
-    # Lanczos runs in float64, the trace in the model's own dtype (float32: ~4x cheaper on a CPU)
-    t_hvp64, t_hvp = hvp_seconds(torch.float64), hvp_seconds(next(net.parameters()).dtype)
-    params = [p for p in net.parameters()]
+    # Lanczos in the plan's precision (float64 unless the budget says float32), the trace in the model's own dtype
+    t_hvp64 = hvp_seconds(dtype)
+    t_hvp = hvp_seconds(next(net.parameters()).dtype) if plan["trace_matvecs"] else 0.0
 
     def gradient():
         net.zero_grad(set_to_none=True)
         loss(net(ds.x[:n]), ds.y[:n]).backward()
-    t_grad = _clock(gradient, repeat=2) * 2  # float64 in the instruments
-    total = t_hvp64 * (3 * spec.top_k + 20) + t_hvp * spec.trace_matvecs + t_grad * 25
+    t_grad = _clock(gradient, repeat=2) * (2 if dtype == torch.float64 else 1)
+    steps = min(3 * spec.top_k + 20, plan["lanczos_steps"])
+    total = t_hvp64 * steps + t_hvp * plan["trace_matvecs"] + t_grad * 25
     if kind == "ce":
+        f = plan["fisher"]
         m = min(32, n)
-        t_f = _clock(lambda: fisher_trace(net, [(ds.x[:m], ds.y[:m])], kind="exact"))
+        t_f = _clock(lambda: fisher_trace(net, [(ds.x[:m], ds.y[:m])], kind=f["kind"],
+                                          num_samples=max(1, f["samples"]), chunk_size=f["chunk"]))
         total += t_f * min(n, 512) / m
-    del params
     return total
 
 
@@ -151,7 +167,17 @@ def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: Train
         out["total"] = OVERHEAD
         return out
     regression = kind == "mse" and ds.y.is_floating_point()
-    per_step, evals = _training(spec, ds, device, recipe)
+    from whynets.errors import ResourceError
+
+    from .parameters import _check_control_memory
+    try:  # question 4's random-label control re-trains one seed, unless the budget leaves it out
+        _check_control_memory(module, str(device))
+        control_fits = True
+    except ResourceError:
+        control_fits = False
+    trains = [q for q in todo if q not in ("reference", "parameters")] or (["parameters"] if control_fits and
+                                                                           "parameters" in todo else [])
+    per_step, evals = _training(spec, ds, device, recipe) if trains else (0.0, 0.0)
     k = max(1, len(spec.seeds))
     run = per_step * recipe.steps + evals * (recipe.eval_points + 1)  # one re-training of every seed
     member_step = per_step / k  # one member, one step at the recipe's batch
@@ -176,7 +202,8 @@ def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: Train
             bound += _subspace_step(spec, module, ds, recipe) * steps
         out["bound"] = bound
     if "parameters" in todo:
-        out["parameters"] = run / k + 3 * _spectra(spec, module) + _curvature(spec, module, ds, kind)
+        spectra = _spectra(spec, module)  # yours, at init and the control's (left out: two spectra, no training)
+        out["parameters"] = (run / k + 3 * spectra if control_fits else 2 * spectra) + _curvature(spec, module, ds, kind)
     if "recommend" in todo:  # the init check (2 arms, k steps), the LR sweep (16 full-batch runs of 20 steps on
         # up to 1000 examples), the shape check (2 full recipes), Lanczos at init on 4 batches and per member
         from .recommend_checks import FACTORS, LR_STEPS, SUBSET

@@ -111,8 +111,10 @@ def infer_loss(y: torch.Tensor, requested: str = "auto") -> str:
     return "mse" if y.is_floating_point() else "ce"
 
 
-def check_output(module: nn.Module, x: torch.Tensor, n_outputs: int, where: str = "model") -> None:
-    """One forward pass on two examples: the output must be (batch, n_outputs)."""
+def check_output(module: nn.Module, x: torch.Tensor, n_outputs: int, where: str = "model",
+                 classes: bool = False) -> None:
+    """One forward pass on two examples: the output must be (batch, n_outputs) — (batch, ≥ n_outputs) for a
+    classifier (``classes``)."""
     module.eval()
     with torch.no_grad():
         try:
@@ -123,8 +125,12 @@ def check_output(module: nn.Module, x: torch.Tensor, n_outputs: int, where: str 
     if torch.is_tensor(out) and out.is_floating_point() and not bool(torch.isfinite(out).all()):
         raise WeightsError(f"{where}: the model's outputs on the first training examples contain NaN or inf; check the "
                            "weights file (a diverged training run?) before diagnosing it")
-    if not torch.is_tensor(out) or out.dim() != 2 or out.shape[1] != n_outputs:
+    # a classifier may have more outputs than the data's labels reach (a vocabulary, classes absent from this data):
+    # every label still indexes a logit; fewer outputs, or a regressor's other count, cannot be right
+    fits = torch.is_tensor(out) and out.dim() == 2 and (out.shape[1] == n_outputs or (
+        classes and out.shape[1] > n_outputs))
+    if not fits:
         shape = tuple(out.shape) if torch.is_tensor(out) else type(out).__name__
-        raise WeightsError(f"{where}: output shape {shape} for a batch of 2, but the labels need (2, {n_outputs}) "
+        raise WeightsError(f"{where}: output shape {shape} for a batch of 2, but the labels need (2, {n_outputs}{' or more' if classes else ''}) "
                            f"({'classes' if n_outputs > 1 else 'one regression output'}); make the model's last "
                            "layer match the data")

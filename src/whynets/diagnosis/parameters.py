@@ -29,9 +29,12 @@ from whynets.measure.lanczos import hessian_eigenpairs
 from whynets.measure.sharpness import adaptive_sharpness, epsilon_sharpness, worst_case_sharpness
 from whynets.measure.spectra import METRIC_NOTES, model_spectra
 from whynets.measure.trace import hessian_trace
+from whynets.engine.budget import COPIES
+from whynets.resources import ResourceError, fmt_bytes
 from whynets.store import file_digest
 
 from .core import instrument_loss
+from .memory_plan import curvature_plan, describe, free_bytes, plan_key
 from .model_io import apply_weights, load_weights
 from .spec import DiagnoseSpec
 
@@ -44,7 +47,8 @@ CURVATURE_NOTES = {
              "those Jiang et al. 2020 found to correlate with generalization — a correlation over models, not a test",
     "n_eff": "effective dimensionality Σ λ/(λ+1) of the top-k eigenvalues (Maddox et al. 2020): how many parameter "
              "directions the data determine; a lower bound from k eigenvalues",
-    "fisher_trace": "trace of the Fisher information (exact, E over the model's own predictions): how much the "
+    "fisher_trace": "trace of the Fisher information (E over the model's own predictions: exact up to 32 classes, sampled "
+                    "labels with an interval above): how much the "
                     "predictions depend on the weights; Achille et al. 2019 track it over training",
     "eps_sharpness": "Keskar et al.'s ε-sharpness (%): the worst loss rise in a box of relative size ε; not invariant "
                      "to reparametrizations that keep the function (Dinh et al. 2017)",
@@ -67,28 +71,54 @@ def _spectra(ctx, spec: DiagnoseSpec, module: nn.Module, label: str, key: str) -
     return ctx.cell({"stage": "spectra", "of": label}, fn, model=key, boot=spec.spectra_boot)
 
 
+def _plan(spec: DiagnoseSpec, module: nn.Module, ds: Dataset, kind: str) -> dict[str, Any]:
+    """The curvature stage's plan against the memory budget (``memory_plan``): precision, caps, Fisher kind, or skip."""
+    n = min(spec.curvature_examples, len(ds.y))
+    classes = None
+    if kind == "ce":
+        with torch.no_grad():
+            classes = int(module.eval()(ds.x[:1]).shape[-1])
+    device = str(next(module.parameters()).device)
+    return curvature_plan(module, ds.x[:1], n_examples=n, top_k=spec.top_k, trace_matvecs=spec.trace_matvecs,
+                          classes=classes, device=device)
+
+
 def _curvature(ctx, spec: DiagnoseSpec, module: nn.Module, ds: Dataset, kind: str, key: str) -> dict[str, Any]:
+    module.eval()
+    plan = _plan(spec, module, ds, kind)
+    ctx.log(f"diagnose: question 4 — curvature: {describe(plan)}")
+
     def fn(_: Path) -> dict[str, Any]:
-        loss = instrument_loss(kind)
         n = min(spec.curvature_examples, len(ds.y))
+        if "skip" in plan:
+            return {"examples": n, "skipped": plan["skip"], "plan": plan}
+        loss = instrument_loss(kind)
         batches = [(ds.x[:n], ds.y[:n])]
-        module.eval()
-        top = hessian_eigenpairs(module, loss, batches, k=spec.top_k, dtype=torch.float64, seed=0)
+        dtype = getattr(torch, plan["dtype"])
+        top = hessian_eigenpairs(module, loss, batches, k=spec.top_k, dtype=dtype, seed=0,
+                                 max_steps=plan["lanczos_steps"])
         lam = top.eigenvalues.double().cpu()
-        trace = hessian_trace(module, loss, batches, num_matvecs=spec.trace_matvecs, seed=0)
-        out = {"examples": n, "top_eigenvalues": lam.tolist(), "lambda_max": float(lam[0]),
-               "trace": {"estimate": trace.estimate, "stderr": trace.stderr, "interval": [trace.ci_low, trace.ci_high],
-                         "matvecs": trace.num_matvecs},
+        out = {"examples": n, "plan": plan, "top_eigenvalues": lam.tolist(), "lambda_max": float(lam[0]),
+               "lanczos": {"steps": top.num_matvecs, "converged": bool(top.converged)},
                "n_eff": effective_dimensionality(lam, 1.0),
-               "eps_sharpness": epsilon_sharpness(module, loss, batches, 1e-3, dtype=torch.float64).sharpness,
-               "l2_sharpness": worst_case_sharpness(module, loss, batches, 0.05, steps=5, dtype=torch.float64).sharpness,
-               "adaptive_sharpness": adaptive_sharpness(module, loss, batches, 0.05, steps=5,
-                                                        dtype=torch.float64).sharpness}
+               "eps_sharpness": epsilon_sharpness(module, loss, batches, 1e-3, dtype=dtype).sharpness,
+               "l2_sharpness": worst_case_sharpness(module, loss, batches, 0.05, steps=5, dtype=dtype).sharpness,
+               "adaptive_sharpness": adaptive_sharpness(module, loss, batches, 0.05, steps=5, dtype=dtype).sharpness}
+        if plan["trace_matvecs"]:
+            trace = hessian_trace(module, loss, batches, num_matvecs=plan["trace_matvecs"], seed=0,
+                                  dtype=None if dtype == torch.float64 else dtype)
+            out["trace"] = {"estimate": trace.estimate, "stderr": trace.stderr, "interval": [trace.ci_low, trace.ci_high],
+                            "matvecs": trace.num_matvecs}
         if kind == "ce":
-            out["fisher_trace"] = fisher_trace(module, [(ds.x[:min(n, 512)], ds.y[:min(n, 512)])], kind="exact").estimate
+            f = plan["fisher"]
+            m = min(n, 512)
+            fisher = fisher_trace(module, [(ds.x[:m], ds.y[:m])], kind=f["kind"], num_samples=max(1, f["samples"]),
+                                  chunk_size=f["chunk"], seed=0)
+            out["fisher_trace"] = fisher.estimate
+            out["fisher"] = {"kind": f["kind"], "samples": f["samples"], "interval": [fisher.ci_low, fisher.ci_high]}
         return out
     return ctx.cell({"stage": "curvature"}, fn, model=key, k=spec.top_k, matvecs=spec.trace_matvecs,
-                    examples=spec.curvature_examples)
+                    examples=spec.curvature_examples, plan=plan_key(plan))
 
 
 def _distance_from_init(module: nn.Module, init: nn.Module) -> dict[str, dict[str, float | None]]:
@@ -117,6 +147,17 @@ def _shuffled_targets(ctx, spec: DiagnoseSpec, ds: Dataset) -> DataSpec:
     return DataSpec(name="safetensors", path=str(ctx.store.cell_dir(cell["cell"]) / "shuffled.safetensors"))
 
 
+def _check_control_memory(module: nn.Module, device: str) -> None:
+    """Refuse (``ResourceError``) the control's re-training when one member's training state (``COPIES`` copies of
+    its weights: weights, gradients, Adam's moments, snapshots) does not fit what the budget leaves this process."""
+    need = COPIES * sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
+    free, how = free_bytes(device)
+    if need > free:
+        raise ResourceError(f"re-training one copy of your model needs about {fmt_bytes(need)} (x{COPIES} its "
+                            f"weights: gradients, Adam's moments, snapshots) and the memory budget leaves "
+                            f"{fmt_bytes(free)} ({how}); raise --memory-budget to include it")
+
+
 def question_parameters(ctx, spec: DiagnoseSpec, ds: Dataset, module: nn.Module, key: str, kind: str,
                         train) -> dict[str, Any]:
     ctx.log("diagnose: question 4 — weight spectra (yours and two controls)")
@@ -130,19 +171,28 @@ def question_parameters(ctx, spec: DiagnoseSpec, ds: Dataset, module: nn.Module,
     # random labels (Zhang et al. 2017): a classifier's labels redrawn, a regressor's targets shuffled
     regression = ds.y.is_floating_point()
     noisy_data = _shuffled_targets(ctx, spec, ds) if regression else replace(spec.data, label_noise=1.0)
-    noisy = ctx.train({"stage": "control", "kind": "shuffled-targets" if regression else "random-labels"}, spec.model,
-                      noisy_data, train, [spec.seeds[0]], keep_state=True)
-    state = ctx.state(noisy)
-    pop = population_for(spec.model, ds, state.seeds)
-    pop.load_state_dict({"params": state.params, "buffers": state.buffers})
-    random_labels = _spectra(ctx, spec, pop.member(0).eval(),
-                             "trained on shuffled targets" if regression else "trained on random labels", noisy["cell"])
-    noisy_acc = noisy["final"]["train_loss" if regression else "train_acc"][0]
+    try:
+        _check_control_memory(module, str(next(module.parameters()).device))
+        noisy = ctx.train({"stage": "control", "kind": "shuffled-targets" if regression else "random-labels"},
+                          spec.model, noisy_data, train, [spec.seeds[0]], keep_state=True)
+    except ResourceError as refused:  # a model too large to re-train under the budget: the control is left out, said
+        ctx.log(f"diagnose: question 4 — the {'shuffled-target' if regression else 'random-label'} control is left "
+                f"out: {refused}")
+        random_labels, noisy_acc, control_skipped = None, None, str(refused)
+    else:
+        state = ctx.state(noisy)
+        pop = population_for(spec.model, ds, state.seeds)
+        pop.load_state_dict({"params": state.params, "buffers": state.buffers})
+        random_labels = _spectra(ctx, spec, pop.member(0).eval(), "trained on shuffled targets" if regression
+                                 else "trained on random labels", noisy["cell"])
+        noisy_acc, control_skipped = noisy["final"]["train_loss" if regression else "train_acc"][0], None
+        del pop, state
     ctx.log("diagnose: question 4 — curvature")
     curvature = _curvature(ctx, spec, module, ds, kind, key)
     out = {"spectra": {"yours": yours, "at_init": at_init, "random_labels": random_labels,
                        "random_labels_train_acc" if not regression else "shuffled_targets_train_mse": noisy_acc,
-                       "control": "shuffled targets" if regression else "random labels"},
+                       "control": "shuffled targets" if regression else "random labels",
+                       **({"control_skipped": control_skipped} if control_skipped else {})},
            "curvature": curvature, "notes": {**METRIC_NOTES, **CURVATURE_NOTES}}
     if spec.init:
         out["distance_from_init"] = _distance_from_init(module, init)
@@ -188,7 +238,18 @@ def _reading(out: dict[str, Any]) -> list[str]:
             far = max(rel, key=rel.get)
             lines.append(f"distance from your --init: the layer that moved most, relative to its start, is {far} "
                          f"(‖w − w₀‖/‖w₀‖ = {rel[far]:.3g}); median over tensors {sorted(rel.values())[len(rel) // 2]:.3g}")
-    lines.append(f"λ_max {c['lambda_max']:.3g}, Hessian trace {c['trace']['estimate']:.3g}, N_eff (top {len(c['top_eigenvalues'])}) "
+    if s.get("control_skipped"):
+        lines.append(f"the {control} control was left out: {s['control_skipped']}")
+    if c.get("skipped"):
+        lines.append(f"curvature not measured: {c['skipped']}")
+        return lines
+    trace = f", Hessian trace {c['trace']['estimate']:.3g}" if c.get("trace") else ""
+    lines.append(f"λ_max {c['lambda_max']:.3g}{trace}, N_eff (top {len(c['top_eigenvalues'])}) "
                  f"{c['n_eff']:.2f}; adaptive sharpness {c['adaptive_sharpness']:.3g} (scale-invariant), "
                  f"ℓ2 sharpness {c['l2_sharpness']:.3g}")
+    plan = c.get("plan") or {}
+    if plan.get("dtype") == "float32" or not c.get("trace") or (c.get("lanczos") or {}).get("converged") is False:
+        lines.append(f"the curvature ran as the memory budget allowed ({describe(plan)})"
+                     + ("; Lanczos stopped before every eigenvalue met its tolerance" if (c.get("lanczos") or {}).get(
+                         "converged") is False else ""))
     return lines

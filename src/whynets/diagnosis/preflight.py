@@ -107,7 +107,8 @@ def preflight(spec: DiagnoseSpec, ds: Dataset, log: Callable[[str], None] = lamb
     _check_data(spec, ds)
     _check_init(spec, ds)
     probe = build(spec.model, ds.input_shape, ds.n_classes, torch.Generator().manual_seed(0))
-    check_output(probe, ds.x, ds.n_classes if not ds.y.is_floating_point() or ds.y.dim() > 1 else 1, "--model")
+    check_output(probe, ds.x, ds.n_classes if not ds.y.is_floating_point() or ds.y.dim() > 1 else 1, "--model",
+                 classes=not ds.y.is_floating_point())
     if ds.y.is_floating_point() and spec.loss == "auto" and bool(torch.all(ds.y == ds.y.round())):
         log("diagnose: your targets y are floats holding whole numbers: treated as a regression (mse), as float "
             "targets always are; for classification save y as integers")

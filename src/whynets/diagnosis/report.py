@@ -200,15 +200,23 @@ def _parameters_html(q: dict[str, Any], figs: Path) -> list[str]:
                                    if vectors else []))
         parts.append("</table>" + (f"<p class='note'>not analyzed: {e(text)}</p>" if text else ""))
     c = q["curvature"]
-    rows = [("lambda_max", c["lambda_max"]), ("trace", f"{c['trace']['estimate']:.4g} [{c['trace']['interval'][0]:.4g}, "
-                                                        f"{c['trace']['interval'][1]:.4g}]"),
-            ("n_eff", c["n_eff"]), ("fisher_trace", c.get("fisher_trace")), ("eps_sharpness", c["eps_sharpness"]),
-            ("l2_sharpness", c["l2_sharpness"]), ("adaptive_sharpness", c["adaptive_sharpness"])]
-    parts.append(f"<h3>Curvature (training loss on {c['examples']} examples)</h3><table><tr><th>measure</th><th>value</th>"
-                 "<th>what it indicates</th></tr>")
-    parts += [f"<tr><td>{e(k)}</td><td>{_fmt(v)}</td><td class='note'>{e(notes.get(k, ''))}</td></tr>" for k, v in rows
-              if v is not None]
-    parts.append("</table>")
+    if c.get("skipped"):
+        parts.append(f"<h3>Curvature</h3><p class='note'>not measured: {e(c['skipped'])}</p>")
+    else:
+        trace = c.get("trace")
+        rows = [("lambda_max", c["lambda_max"]),
+                ("trace", f"{trace['estimate']:.4g} [{trace['interval'][0]:.4g}, {trace['interval'][1]:.4g}]"
+                 if trace else None),
+                ("n_eff", c["n_eff"]), ("fisher_trace", c.get("fisher_trace")), ("eps_sharpness", c["eps_sharpness"]),
+                ("l2_sharpness", c["l2_sharpness"]), ("adaptive_sharpness", c["adaptive_sharpness"])]
+        parts.append(f"<h3>Curvature (training loss on {c['examples']} examples)</h3><table><tr><th>measure</th>"
+                     "<th>value</th><th>what it indicates</th></tr>")
+        parts += [f"<tr><td>{e(k)}</td><td>{_fmt(v)}</td><td class='note'>{e(notes.get(k, ''))}</td></tr>"
+                  for k, v in rows if v is not None]
+        parts.append("</table>")
+        if c.get("plan"):
+            from .memory_plan import describe
+            parts.append(f"<p class='note'>planned against the memory budget: {e(describe(c['plan']))}</p>")
     if "distance_from_init" in q:
         parts.append("<h3>Distance from initialization</h3><table><tr><th>parameter</th><th>‖w − w₀‖/‖w₀‖</th>"
                      "<th>‖w − w₀‖</th></tr>")

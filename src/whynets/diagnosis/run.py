@@ -215,7 +215,7 @@ def run_diagnosis(spec: DiagnoseSpec, out: str | Path = "diag", device: str = "c
                     from .recommend import question_recommend
                     params = answers.get("parameters")
                     return question_recommend(c, spec, ds, module, key, kind, recipe,
-                                              params["curvature"]["lambda_max"] if params else None)
+                                              params["curvature"].get("lambda_max") if params else None)
                 return question_parameters(c, spec, ds, module, key, kind, recipe)
             return fn
 
