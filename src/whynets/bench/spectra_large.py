@@ -11,6 +11,9 @@ Timed, one thread, each in a fresh process (its peak resident memory, VmHWM, is 
   computes) beside WeightWatcher on the same model when it is installed (``pip install "whynets[bench]"``), and
   our layer alphas against WW's where both fit a layer;
 - the same spectra with ``diagnose``'s intervals and verdicts (200 bootstrap resamples, 100 synthetic sets);
+- ``whynets diagnose --questions parameters`` as a user types it, on the model read at its last position (the next
+  token of 48 random 64-token contexts, one label each), under ``--memory-budget 4G``: wall, peak memory, the
+  estimate it printed, and what the budget left out (question 4 plans its curvature against the budget);
 - the Hessian's top eigenvalue of the language-model loss on 4 random sequences of 128 tokens (float32, Lanczos
   from the gradient, residual 1e-2·λ): its Hessian-vector products, wall and peak memory.
 The last line is ``speedup <ratio>``: WeightWatcher's time over ours on the 124M model (nan without WW).
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 import time
@@ -134,11 +138,13 @@ def _diagnose(size: str, budget: str = DIAGNOSE_BUDGET) -> dict:
             return {"error": (done.stderr.strip().splitlines() or ["?"])[-1][:300]}
         record = json.loads((folder / "diag" / "diagnosis.json").read_text())
         q = record["answers"]["parameters"]
-        estimate = next((line for line in (done.stdout + done.stderr).splitlines() if "expected to take" in line), "")
+        text = " ".join((done.stdout + done.stderr).split())  # rich wraps its lines
+        found = re.search(r"expected to take about ([^(]+)\(", text)
+        estimate = f"estimated {found.group(1).strip()}" if found else "no estimate printed"
         return {"params": params, "wall_s": wall, "peak_mb": peak, "model_mb": 4 * params / 2**20,
                 "curvature": q["curvature"].get("skipped") or q["curvature"].get("plan"),
                 "control": q["spectra"].get("control_skipped") or "trained",
-                "estimate": estimate.strip()}
+                "estimate": estimate}
     finally:
         import shutil
         shutil.rmtree(folder, ignore_errors=True)
@@ -235,6 +241,13 @@ def run(say: Callable[[str], None] = print, quick: bool = False) -> float:
                     f"{gap:.3g}")
                 if size == sizes[-1]:
                     ratio = r
+        d = _diagnose(size)
+        left_out = [f"{what}: {why}" for what, why in (("curvature", d.get("curvature")), ("random-label control",
+                    d.get("control"))) if isinstance(why, str) and why != "trained"]
+        say(f"  whynets diagnose --questions parameters --memory-budget {DIAGNOSE_BUDGET} ({', '.join(DIAGNOSE_SETTINGS)}):"
+            f" {_fmt(d)}" + ("" if "error" in d else
+                             f"; {d['estimate']}" + (f"; left out by the budget — {'; '.join(left_out)}" if left_out
+                                                     else "; every instrument ran")))
         h = _fresh(size, "hessian")
         say(f"  Hessian top-1 (LM loss, 4x128 tokens, float32, Lanczos from the gradient, at most {HVP_CAP} HVPs): "
             f"{_fmt(h)}" + (f", lambda_max {h['lambda_max']:.4g} after {h['hvps']} HVPs (first-order graph "

@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
                                                        "diagnose it (every question)"),
                  show_spec: bool = typer.Option(False, "--show-spec", help="print every setting and exit"),
                  backend: str = typer.Option("local", help="where the stages' cells are computed: local | ray (every "
-                                                           "cell a Ray task; pip install \"whynets[ray]\")"),
+                                                           "cell a Ray task; pip install \"whynets\\[ray]\")"),
                  address: Optional[str] = typer.Option(None, help="--backend ray: the cluster (auto | HOST:PORT); "
                                                                   "default: start one here"),
                  log_to: Optional[str] = typer.Option(None, "--log", help="also write to trackers: tensorboard "

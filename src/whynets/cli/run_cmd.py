@@ -11,7 +11,7 @@ from .common import (LineProgress, claims_table, console, err_console, progress_
                      user_errors)
 
 
-BACKEND_HELP = "where cells are computed: local (this process) | ray (every cell a Ray task; pip install \"whynets[ray]\")"
+BACKEND_HELP = "where cells are computed: local (this process) | ray (every cell a Ray task; pip install \"whynets\\[ray]\")"
 ADDRESS_HELP = "--backend ray: the cluster (auto: the one `ray start --head` started; HOST:PORT); default: start one here"
 SHARED_HELP = ("--backend ray: the --out folder is the same path on every node (a shared filesystem), so workers write "
                "their cells there; default: results travel back through Ray and this process writes the store")
