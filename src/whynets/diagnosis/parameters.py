@@ -100,10 +100,19 @@ def _curvature(ctx, spec: DiagnoseSpec, module: nn.Module, ds: Dataset, kind: st
         lam = top.eigenvalues.double().cpu()
         out = {"examples": n, "plan": plan, "top_eigenvalues": lam.tolist(), "lambda_max": float(lam[0]),
                "lanczos": {"steps": top.num_matvecs, "converged": bool(top.converged)},
-               "n_eff": effective_dimensionality(lam, 1.0),
-               "eps_sharpness": epsilon_sharpness(module, loss, batches, 1e-3, dtype=dtype).sharpness,
-               "l2_sharpness": worst_case_sharpness(module, loss, batches, 0.05, steps=5, dtype=dtype).sharpness,
-               "adaptive_sharpness": adaptive_sharpness(module, loss, batches, 0.05, steps=5, dtype=dtype).sharpness}
+               "n_eff": effective_dimensionality(lam, 1.0)}
+        failed = {}
+        for name, measure in (("eps_sharpness", lambda: epsilon_sharpness(module, loss, batches, 1e-3, dtype=dtype)),
+                              ("l2_sharpness", lambda: worst_case_sharpness(module, loss, batches, 0.05, steps=5,
+                                                                            dtype=dtype)),
+                              ("adaptive_sharpness", lambda: adaptive_sharpness(module, loss, batches, 0.05, steps=5,
+                                                                                dtype=dtype))):
+            try:  # an ascent that meets a non-finite loss is one measure lost, said, not the whole stage
+                out[name] = measure().sharpness
+            except FloatingPointError as err:
+                out[name], failed[name] = None, f"{err} ({plan['dtype']})"
+        if failed:
+            out["failed"] = failed
         if plan["trace_matvecs"]:
             trace = hessian_trace(module, loss, batches, num_matvecs=plan["trace_matvecs"], seed=0,
                                   dtype=None if dtype == torch.float64 else dtype)
@@ -244,9 +253,14 @@ def _reading(out: dict[str, Any]) -> list[str]:
         lines.append(f"curvature not measured: {c['skipped']}")
         return lines
     trace = f", Hessian trace {c['trace']['estimate']:.3g}" if c.get("trace") else ""
-    lines.append(f"λ_max {c['lambda_max']:.3g}{trace}, N_eff (top {len(c['top_eigenvalues'])}) "
-                 f"{c['n_eff']:.2f}; adaptive sharpness {c['adaptive_sharpness']:.3g} (scale-invariant), "
-                 f"ℓ2 sharpness {c['l2_sharpness']:.3g}")
+    sharp = "; ".join(f"{label} {c[k]:.3g}" for k, label in (("adaptive_sharpness", "adaptive sharpness "
+                                                                                  "(scale-invariant)"),
+                                                               ("l2_sharpness", "ℓ2 sharpness"))
+                      if c.get(k) is not None)
+    lines.append(f"λ_max {c['lambda_max']:.3g}{trace}, N_eff (top {len(c['top_eigenvalues'])}) {c['n_eff']:.2f}"
+                 + (f"; {sharp}" if sharp else ""))
+    if c.get("failed"):
+        lines.append("not measured: " + "; ".join(f"{k}: {v}" for k, v in c["failed"].items()))
     plan = c.get("plan") or {}
     if plan.get("dtype") == "float32" or not c.get("trace") or (c.get("lanczos") or {}).get("converged") is False:
         lines.append(f"the curvature ran as the memory budget allowed ({describe(plan)})"
