@@ -140,7 +140,9 @@ def _diagnose(size: str, budget: str = DIAGNOSE_BUDGET) -> dict:
         q = record["answers"]["parameters"]
         text = " ".join((done.stdout + done.stderr).split())  # rich wraps its lines
         found = re.search(r"expected to take about ([^(]+)\(", text)
-        estimate = f"estimated {found.group(1).strip()}" if found else "no estimate printed"
+        own = re.search(r"\((\d+) s; every number", text)
+        estimate = (f"estimated {found.group(1).strip()}" if found else "no estimate printed") + (
+            f" for its own {own.group(1)} s after start-up" if own else "")
         return {"params": params, "wall_s": wall, "peak_mb": peak, "model_mb": 4 * params / 2**20,
                 "curvature": q["curvature"].get("skipped") or q["curvature"].get("plan"),
                 "control": q["spectra"].get("control_skipped") or "trained",

@@ -61,6 +61,20 @@ def _training(spec: DiagnoseSpec, ds, device, recipe: TrainSpec) -> tuple[float,
     return per_step, evals
 
 
+def _forward(module, ds, batch: int = 32) -> float:
+    """Seconds of one pass of your model over train + test, no gradient (timed on one batch): the reference stage's
+    cost when nothing else is timed (a model too large to re-train under the budget)."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            m = min(batch, len(ds.x))
+            t = _clock(lambda: module(ds.x[:m]))
+    finally:
+        module.train(was_training)
+    return t * (len(ds.x) + len(ds.x_test)) / m
+
+
 def _classical(spec: DiagnoseSpec, ds, regression: bool) -> float:
     from whynets.solvers.classical import classical_baselines
 
@@ -177,7 +191,7 @@ def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: Train
         control_fits = False
     trains = [q for q in todo if q not in ("reference", "parameters")] or (["parameters"] if control_fits and
                                                                            "parameters" in todo else [])
-    per_step, evals = _training(spec, ds, device, recipe) if trains else (0.0, 0.0)
+    per_step, evals = _training(spec, ds, device, recipe) if trains else (0.0, _forward(module, ds) * len(spec.seeds))
     k = max(1, len(spec.seeds))
     run = per_step * recipe.steps + evals * (recipe.eval_points + 1)  # one re-training of every seed
     member_step = per_step / k  # one member, one step at the recipe's batch
@@ -203,7 +217,10 @@ def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: Train
         out["bound"] = bound
     if "parameters" in todo:
         spectra = _spectra(spec, module)  # yours, at init and the control's (left out: two spectra, no training)
-        out["parameters"] = (run / k + 3 * spectra if control_fits else 2 * spectra) + _curvature(spec, module, ds, kind)
+        build = _clock(lambda: population_for(spec.model, ds, [spec.seeds[0]], device))  # the at-init control (and
+        # the control's population): a large model's construction and initialization is seconds of its own
+        out["parameters"] = (run / k + 3 * spectra + build if control_fits else 2 * spectra) + build \
+            + _curvature(spec, module, ds, kind)
     if "recommend" in todo:  # the init check (2 arms, k steps), the LR sweep (16 full-batch runs of 20 steps on
         # up to 1000 examples), the shape check (2 full recipes), Lanczos at init on 4 batches and per member
         from .recommend_checks import FACTORS, LR_STEPS, SUBSET
