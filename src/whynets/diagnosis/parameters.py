@@ -237,7 +237,7 @@ def _reading(out: dict[str, Any]) -> list[str]:
                      f"that random weights do not have): yours {spikes['yours']}, at initialization {spikes['at_init']}"
                      + (f", trained on {control} {spikes['random_labels']}" if "random_labels" in spikes else "")
                      + (f" — spikes show that training put structure into the weights, not that it generalizes: the "
-                        f"{control} control has as many" if spikes.get("random_labels", -1) >= spikes["yours"] / 2
+                        f"{control} control has as many or more" if spikes.get("random_labels", -1) >= spikes["yours"] / 2
                         else ""))
     c = out["curvature"]
     if out.get("distance_from_init"):

@@ -73,10 +73,11 @@ def figure_spectra(q: dict[str, Any], out: Path) -> str:
     """Per layer: α (bootstrap interval) of yours and of the two controls, on a log axis (the intervals of layers
     whose tail holds few eigenvalues reach far up); a hollow marker is a fit the quality test did not accept."""
     s = q["spectra"]
-    fig, ax = plt.subplots(figsize=(9, 4.8))
+    names = [l["name"] for l in s["yours"]["layers"]]
+    many = len(names) > 12  # a transformer's dozens of matrices: a wider figure, upright labels, the legend on top
+    fig, ax = plt.subplots(figsize=(min(30.0, max(9.0, 0.3 * len(names) + 3)), 6.5 if many else 4.8))
     data: dict[str, Any] = {}
     offset = 0.22
-    names = [l["name"] for l in s["yours"]["layers"]]
     control = s.get("control", "random labels")
     for j, (key, label) in enumerate((("yours", "yours"), ("at_init", "same architecture at init"),
                                       ("random_labels", f"trained on {control}"))):
@@ -96,14 +97,18 @@ def figure_spectra(q: dict[str, Any], out: Path) -> str:
         data[key] = {n: layers[n]["alpha"] for n in names if n in layers}
     ax.axhspan(2, 6, color="green", alpha=0.08, label="2 ≤ α ≤ 6 (Martin & Mahoney's typical range)")
     ax.plot([], [], "o", color="gray", mfc="white", label="hollow: the power law does not fit (or is undecided)")
-    ax.set_xticks(range(len(names)), names, rotation=30, fontsize=8)
+    ax.set_xticks(range(len(names)), names, rotation=90 if many else 30, fontsize=7 if many else 8)
+    ax.set_xlim(-0.6, len(names) - 0.4)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks([t for t in (1, 2, 3, 4, 6, 10, 20, 40, 100) if ax.get_ylim()[0] <= t <= ax.get_ylim()[1]])
-    ax.set(xlabel="layer", ylabel="α of the layer's ESD (95% interval)",
-           title="What do the learned parameters say? (per layer)")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
+    ax.set(xlabel="layer", ylabel="α of the layer's ESD (95% interval)")
+    ax.set_title("What do the learned parameters say? (per layer)", pad=30 if many else 6)
+    if many:
+        ax.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False)
+    else:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
     fig.tight_layout()
     return save_figure(fig, data, out, "diagnose_spectra")
 
