@@ -213,3 +213,26 @@ def test_adaptive_sharpness_is_invariant_to_relu_rescaling_where_plain_sharpness
     e1 = epsilon_sharpness(net, F.cross_entropy, [(x, y)], epsilon=1e-3).sharpness
     e2 = epsilon_sharpness(scaled, F.cross_entropy, [(x, y)], epsilon=1e-3).sharpness
     assert abs(w1 - w2) > 0.05 * max(w1, w2) and abs(e1 - e2) > 0.05 * max(e1, e2)
+
+
+def test_adaptive_sharpness_in_float32_with_zero_weights_matches_float64():
+    """Zero-initialized biases cannot move in the normalized ball (u = δ/|w|); in float32 the old 1e-300 floor was 0,
+    so a zero weight gave 0/0 and the whole ascent NaN (seen on a 30M-parameter transformer). The float32 result
+    must now equal the float64 one to float32 precision, and no zero weight may move."""
+    import torch.nn.functional as F
+
+    from whynets.measure.sharpness import adaptive_sharpness
+
+    g = torch.Generator().manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+        net[0].bias.zero_(), net[2].bias.zero_()
+    x = torch.randn(64, 6, generator=g)
+    y = torch.randint(0, 3, (64,), generator=g)
+    r32 = adaptive_sharpness(net, F.cross_entropy, [(x, y)], rho=0.05, steps=5, dtype=torch.float32)
+    r64 = adaptive_sharpness(net, F.cross_entropy, [(x, y)], rho=0.05, steps=5, dtype=torch.float64)
+    assert r64.sharpness > 0 and abs(r32.sharpness - r64.sharpness) <= 1e-3 * r64.sharpness + 1e-6
+    zero = torch.cat([p.detach().flatten() == 0 for p in net.parameters()])
+    assert zero.sum() == 11 and bool((r32.delta[zero] == 0).all()) and bool(torch.isfinite(r32.delta).all())

@@ -131,13 +131,15 @@ def adaptive_sharpness(model: nn.Module, loss_fn: LossFn, batches, rho: float = 
     if norm == 0:
         raise ValueError("the gradient is zero in the normalized coordinates: no ascent direction at this point")
 
+    tiny = torch.finfo(scale.dtype).tiny  # 1e-300 is 0 in float32: a zero weight then gave 0/0 and a NaN ball
+
     def project(d):
-        u = d / scale.clamp_min(1e-300)
+        u = torch.where(scale > 0, d / scale.clamp_min(tiny), torch.zeros_like(d))  # a zero weight cannot move
         n = u.norm()
         return d if n <= rho else d * (rho / n)
 
     best_loss, best = _ascent(ml, scale * (rho * gu / norm),
-                              lambda g: scale * (step_size * rho * (g * scale) / (g * scale).norm().clamp_min(1e-300)),
+                              lambda g: scale * (step_size * rho * (g * scale) / (g * scale).norm().clamp_min(tiny)),
                               project, steps)
     return SharpnessResult(max(best_loss, base) - base, base, max(best_loss, base), best, steps)
 
