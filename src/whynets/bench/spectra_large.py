@@ -133,7 +133,8 @@ def _diagnose(size: str, budget: str = DIAGNOSE_BUDGET) -> dict:
         start = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux; the largest child this
+        # process has waited for, so run it from a fresh process (``_fresh(size, "diagnose")``)
         if done.returncode != 0:
             return {"error": (done.stderr.strip().splitlines() or ["?"])[-1][:300]}
         record = json.loads((folder / "diag" / "diagnosis.json").read_text())
@@ -159,6 +160,8 @@ def _peak_mb() -> float:
 
 def _child(size: str, task: str) -> dict:
     """One task in this (fresh) process: its wall, its result and its peak RSS."""
+    if task == "diagnose":  # its own child: getrusage(RUSAGE_CHILDREN) then sees the diagnosis and nothing before it
+        return _diagnose(size)
     torch.set_num_threads(1)
     model = gpt(size)
     base = _peak_mb()
@@ -243,7 +246,7 @@ def run(say: Callable[[str], None] = print, quick: bool = False) -> float:
                     f"{gap:.3g}")
                 if size == sizes[-1]:
                     ratio = r
-        d = _diagnose(size)
+        d = _fresh(size, "diagnose")
         left_out = [f"{what}: {why}" for what, why in (("curvature", d.get("curvature")), ("random-label control",
                     d.get("control"))) if isinstance(why, str) and why != "trained"]
         say(f"  whynets diagnose --questions parameters --memory-budget {DIAGNOSE_BUDGET} ({', '.join(DIAGNOSE_SETTINGS)}):"
