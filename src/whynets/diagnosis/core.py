@@ -23,7 +23,7 @@ from whynets.engine.state import TrainState, save_state
 from whynets.models import build
 from whynets.store import file_digest
 
-from .model_io import WeightsError, apply_weights, check_output, infer_loss, load_weights
+from .model_io import WeightsError, apply_weights, check_data_output, infer_loss, load_weights
 from .spec import DiagnoseSpec
 
 __all__ = ["user_module", "loss_kind", "instrument_loss", "measure_module", "n_params", "nonzero_params",
@@ -44,8 +44,7 @@ def user_module(spec: DiagnoseSpec, ds: Dataset, weights: str | None = None) -> 
     path = weights or spec.weights
     if path:
         apply_weights(module, load_weights(path), where=str(path))
-    check_output(module, ds.x, ds.n_classes if not ds.y.is_floating_point() or ds.y.dim() > 1 else 1, "--model",
-                 classes=not ds.y.is_floating_point())
+    check_data_output(module, ds)
     with torch.no_grad():  # a model that outputs NaN anywhere is named here, not blamed on a later stage's file
         for name, x in (("training", ds.x), ("test", ds.x_test)):
             for i in range(0, len(x), 1024):

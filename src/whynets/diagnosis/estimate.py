@@ -64,14 +64,11 @@ def _training(spec: DiagnoseSpec, ds, device, recipe: TrainSpec) -> tuple[float,
 def _forward(module, ds, batch: int = 32) -> float:
     """Seconds of one pass of your model over train + test, no gradient (timed on one batch): the reference stage's
     cost when nothing else is timed (a model too large to re-train under the budget)."""
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            m = min(batch, len(ds.x))
-            t = _clock(lambda: module(ds.x[:m]))
-    finally:
-        module.train(was_training)
+    from whynets.measure.hvp import module_modes
+
+    m = min(batch, len(ds.x))
+    with module_modes(module, "eval"), torch.no_grad():
+        t = _clock(lambda: module(ds.x[:m]))
     return t * (len(ds.x) + len(ds.x_test)) / m
 
 
@@ -109,12 +106,13 @@ def _spectra(spec: DiagnoseSpec, module) -> float:
 
 
 def _curvature(spec: DiagnoseSpec, module, ds, kind: str) -> float:
-    was_training = module.training
+    from whynets.measure.hvp import module_modes
+
     try:
-        return _curvature_timed(spec, module.eval(), ds, kind)  # no copy: a large model's copy would be the peak
+        with module_modes(module, "eval"):  # no copy: a large model's copy would be the estimate's own peak
+            return _curvature_timed(spec, module, ds, kind)
     finally:
         module.zero_grad(set_to_none=True)
-        module.train(was_training)
 
 
 def _curvature_timed(spec: DiagnoseSpec, net, ds, kind: str) -> float:
@@ -217,10 +215,11 @@ def estimate_seconds(spec: DiagnoseSpec, ds, device: torch.device, recipe: Train
         out["bound"] = bound
     if "parameters" in todo:
         spectra = _spectra(spec, module)  # yours, at init and the control's (left out: two spectra, no training)
-        build = _clock(lambda: population_for(spec.model, ds, [spec.seeds[0]], device))  # the at-init control (and
-        # the control's population): a large model's construction and initialization is seconds of its own
-        out["parameters"] = (run / k + 3 * spectra + build if control_fits else 2 * spectra) + build \
-            + _curvature(spec, module, ds, kind)
+        # one build of your architecture for the at-init control, one more for the control's population: a large
+        # model's construction and initialization is seconds of its own
+        build = _clock(lambda: population_for(spec.model, ds, [spec.seeds[0]], device))
+        control = run / k + spectra + build if control_fits else 0.0
+        out["parameters"] = 2 * spectra + build + control + _curvature(spec, module, ds, kind)
     if "recommend" in todo:  # the init check (2 arms, k steps), the LR sweep (16 full-batch runs of 20 steps on
         # up to 1000 examples), the shape check (2 full recipes), Lanczos at init on 4 batches and per member
         from .recommend_checks import FACTORS, LR_STEPS, SUBSET

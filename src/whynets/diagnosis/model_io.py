@@ -16,7 +16,7 @@ import torch.nn as nn
 
 from whynets.errors import WhynetsError
 
-__all__ = ["WeightsError", "load_weights", "apply_weights", "check_output", "infer_loss", "SAVE_HINT"]
+__all__ = ["WeightsError", "load_weights", "apply_weights", "check_output", "check_data_output", "infer_loss", "SAVE_HINT"]
 
 SAVE_HINT = ("save a state dict instead: safetensors.torch.save_file(model.state_dict(), 'net.safetensors') or "
              "torch.save(model.state_dict(), 'net.pt')")
@@ -134,3 +134,10 @@ def check_output(module: nn.Module, x: torch.Tensor, n_outputs: int, where: str 
         raise WeightsError(f"{where}: output shape {shape} for a batch of 2, but the labels need (2, {n_outputs}{' or more' if classes else ''}) "
                            f"({'classes' if n_outputs > 1 else 'one regression output'}); make the model's last "
                            "layer match the data")
+
+
+def check_data_output(module: nn.Module, ds, where: str = "--model") -> None:
+    """``check_output`` against what the dataset's targets need: its classes (or more) for integer labels, one
+    output per target column for float targets."""
+    regression = ds.y.is_floating_point()
+    check_output(module, ds.x, ds.n_classes if not regression or ds.y.dim() > 1 else 1, where, classes=not regression)

@@ -29,7 +29,7 @@ from whynets.measure.lanczos import hessian_eigenpairs
 from whynets.measure.sharpness import adaptive_sharpness, epsilon_sharpness, worst_case_sharpness
 from whynets.measure.spectra import METRIC_NOTES, model_spectra
 from whynets.measure.trace import hessian_trace
-from whynets.engine.budget import COPIES
+from whynets.engine.budget import COPIES, module_bytes
 from whynets.resources import ResourceError, fmt_bytes
 from whynets.store import file_digest
 
@@ -159,7 +159,7 @@ def _shuffled_targets(ctx, spec: DiagnoseSpec, ds: Dataset) -> DataSpec:
 def _check_control_memory(module: nn.Module, device: str) -> None:
     """Refuse (``ResourceError``) the control's re-training when one member's training state (``COPIES`` copies of
     its weights: weights, gradients, Adam's moments, snapshots) does not fit what the budget leaves this process."""
-    need = COPIES * sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
+    need = COPIES * module_bytes(module)
     free, how = free_bytes(device)
     if need > free:
         raise ResourceError(f"re-training one copy of your model needs about {fmt_bytes(need)} (x{COPIES} its "

@@ -20,7 +20,7 @@ from whynets.models import build
 from whynets.models.factory import resolve_factory
 from whynets.spec import SpecError
 
-from .model_io import apply_weights, check_output, load_weights
+from .model_io import apply_weights, check_data_output, load_weights
 from .spec import DiagnoseSpec
 
 __all__ = ["preflight", "factory_keywords"]
@@ -107,8 +107,7 @@ def preflight(spec: DiagnoseSpec, ds: Dataset, log: Callable[[str], None] = lamb
     _check_data(spec, ds)
     _check_init(spec, ds)
     probe = build(spec.model, ds.input_shape, ds.n_classes, torch.Generator().manual_seed(0))
-    check_output(probe, ds.x, ds.n_classes if not ds.y.is_floating_point() or ds.y.dim() > 1 else 1, "--model",
-                 classes=not ds.y.is_floating_point())
+    check_data_output(probe, ds)
     if ds.y.is_floating_point() and spec.loss == "auto" and bool(torch.all(ds.y == ds.y.round())):
         log("diagnose: your targets y are floats holding whole numbers: treated as a regression (mse), as float "
             "targets always are; for classification save y as integers")

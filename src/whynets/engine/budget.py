@@ -17,7 +17,7 @@ import torch.nn as nn
 
 from whynets.resources import check_memory, fmt_bytes
 
-__all__ = ["COPIES", "member_bytes", "population_bytes", "check_population", "shapes_only"]
+__all__ = ["COPIES", "module_bytes", "member_bytes", "population_bytes", "check_population", "shapes_only"]
 
 COPIES = 8
 
@@ -34,16 +34,20 @@ def shapes_only(model, input_shape: tuple[int, ...], n_classes: int) -> nn.Modul
     return _make(model, input_shape, n_classes)
 
 
+def module_bytes(module: nn.Module) -> int:
+    """Bytes of ``module``'s parameters and buffers (real or meta tensors alike)."""
+    return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
+
+
 def member_bytes(build_one: Callable[[], nn.Module]) -> int | None:
     """Bytes of one member's parameters and buffers, ``build_one()`` run on the meta device; None when the model
     cannot be built there (a user's code that needs real numbers to construct itself: it is then not checked)."""
     try:
         with torch.device("meta"):
             module = build_one()
-        tensors = list(module.parameters()) + list(module.buffers())
+        return module_bytes(module)
     except Exception:  # noqa: BLE001 - any failure on meta means: no estimate; the real build reports real errors
         return None
-    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 def population_bytes(build_one: Callable[[], nn.Module], k: int) -> int | None:
